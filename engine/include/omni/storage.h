@@ -1,0 +1,216 @@
+// omni::Storage - the embedded event-sourced store.
+//
+//   store_data / delete_data / store_batch
+//        │ validate ─ encode event ─ group commit (one WriteBatch: events, hash chain,
+//        ▼                                         state, audit index)
+//   RocksDB log ──► LRU view ──► data_changed callbacks (sync, then async)
+//   load_data: LRU view ─► state projection
+//
+// Every write is an event in a SHA-256-chained log; the current value of a key, its
+// audit trail and the cache are derived from it. Every method is thread-safe.
+// Errors are values (Status / Result); nothing throws across this API.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's coroutine headers miss it with g++ 12
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "omni/error.h"
+#include "omni/options.h"
+#include "omni/status.h"
+#include "omni/types.h"
+
+namespace omni {
+
+class Storage;
+namespace detail {
+struct StorageImpl;
+}
+
+// storage->cache(): the LRU view in front of the state projection.
+class Cache {
+ public:
+  // Applies the set fields of `config`; preload_keys are loaded now.
+  Status configure(const CacheConfig& config);
+  // The cached document of key; nullopt when not cached (the store is not consulted).
+  std::optional<Json> get(std::string_view key);
+  // Puts a document into the view only (not the log): load_data returns it until the
+  // key is written again or it is evicted. kInvalidArgument for a bad key/document.
+  Status put(std::string_view key, Json doc);
+  // Drops key from the view (the stored value is untouched). Returns whether it was cached.
+  bool invalidate(std::string_view key);
+  CacheStatistics statistics() const;
+
+ private:
+  friend class Storage;
+  explicit Cache(detail::StorageImpl& impl) : impl_(impl) {}
+  detail::StorageImpl& impl_;
+};
+
+// storage->audit(): what get_audit_trail() returns.
+class Audit {
+ public:
+  void configure(const AuditConfig& config);
+  AuditConfig config() const;  // every field set
+
+ private:
+  friend class Storage;
+  explicit Audit(detail::StorageImpl& impl) : impl_(impl) {}
+  detail::StorageImpl& impl_;
+};
+
+// storage->notifications(): change callbacks.
+// [Threading] Sync callbacks run on the writing thread after the write committed,
+// with no engine lock held; a callback may call back into the store. Async
+// callbacks run on the engine's executor, in commit order per store; a slow one
+// never blocks writers. Callbacks must not throw (an exception is logged and dropped).
+class Notifications {
+ public:
+  using DataChangedFn = std::function<void(const DataChanged&)>;
+  using CallbackId = std::uint64_t;
+
+  // event must be "data_changed"; anything else is kInvalidArgument.
+  Result<CallbackId> add_callback(std::string_view event, DataChangedFn fn);
+  Result<CallbackId> add_async_callback(std::string_view event, DataChangedFn fn);
+  bool remove_callback(CallbackId id);
+
+ private:
+  friend class Storage;
+  explicit Notifications(detail::StorageImpl& impl) : impl_(impl) {}
+  detail::StorageImpl& impl_;
+};
+
+class Storage {
+ public:
+  // Opens (creating if missing) the store at options.path, recovering the log after
+  // a crash; a torn WAL tail is dropped. Errors: kInvalidArgument for bad options,
+  // kIOError, kCorruption.
+  static Result<std::unique_ptr<Storage>> open(Options options);
+
+  Storage(const Storage&) = delete;  // owns the database and its threads
+  Storage& operator=(const Storage&) = delete;
+  // Calls close(); if in-flight writes outlast close_timeout, waits for them anyway.
+  ~Storage();
+
+  // Stops accepting operations (they fail with kUnavailable), waits up to
+  // close_timeout for in-flight operations and queued async callbacks, then closes
+  // the database. kTimedOut when operations were still running (the store stays
+  // open; call again). Idempotent.
+  Status close();
+
+  // Stores doc (a JSON object) under key. Returns the event's seq, which is also the
+  // key's new version. kInvalidArgument (bad key or document), kConflict
+  // (expected_version mismatch); nothing is written on error.
+  Result<Seq> store_data(std::string_view key, Json doc, const WriteOptions& wo = {});
+  // The document stored under key, or nullopt. kInvalidArgument for a bad key,
+  // kCorruption when the stored bytes do not parse.
+  Result<std::optional<Json>> load_data(std::string_view key);
+  // Deletes key; returns the delete event's seq (recorded even if the key was
+  // absent, so the audit trail shows the attempt). expected_version as for stores.
+  Result<Seq> delete_data(std::string_view key, const WriteOptions& wo = {});
+  // Stores all items atomically in one log group: all are written, with consecutive
+  // seqs, or none is (any bad item or version conflict fails the whole batch).
+  // wo.expected_version must be unset: use BatchItem::expected_version.
+  // Returns the seq of the last item.
+  Result<Seq> store_batch(std::vector<BatchItem> items, const WriteOptions& wo = {});
+
+  // The current version of key (seq of its last write), 0 when absent.
+  Result<Seq> get_version(std::string_view key);
+
+  // The key's history, oldest first, within the audit configuration.
+  Result<std::vector<AuditEntry>> get_audit_trail(std::string_view key);
+
+  // Waits until every write up to seq is committed and visible to load_data.
+  Status wait_for(Seq seq, std::chrono::milliseconds timeout);
+
+  Health check_health();
+  Statistics get_statistics();
+  Metrics get_metrics();
+  // get_metrics() and statistics in Prometheus text exposition format. The library
+  // opens no port: serve this from your own endpoint.
+  std::string metrics_text();
+  // fn(op, key, duration) runs after every operation on the calling thread. It must
+  // be cheap and must not throw.
+  std::uint64_t add_instrumentation_callback(InstrumentationFn fn);
+
+  Cache& cache() { return cache_; }
+  Audit& audit() { return audit_; }
+  Notifications& notifications() { return notifications_; }
+
+  // The engine's executor (a thread pool of Options::executor_threads).
+  boost::asio::any_io_executor executor();
+
+  // Asio forms: any completion token; complete with (error_code, T) where the
+  // error_code's value is an omni::StatusCode in omni::error_category().
+  template <typename Token>
+  auto async_store_data(std::string key, Json doc, WriteOptions wo, Token&& token) {
+    return run_async<Seq>(
+        [this, key = std::move(key), doc = std::move(doc), wo = std::move(wo)]() mutable {
+          return store_data(key, std::move(doc), wo);
+        },
+        std::forward<Token>(token));
+  }
+  template <typename Token>
+  auto async_load_data(std::string key, Token&& token) {
+    return run_async<std::optional<Json>>(
+        [this, key = std::move(key)] { return load_data(key); }, std::forward<Token>(token));
+  }
+  template <typename Token>
+  auto async_delete_data(std::string key, WriteOptions wo, Token&& token) {
+    return run_async<Seq>(
+        [this, key = std::move(key), wo = std::move(wo)] { return delete_data(key, wo); },
+        std::forward<Token>(token));
+  }
+
+ private:
+  explicit Storage(std::unique_ptr<detail::StorageImpl> impl);
+
+  // Runs fn on the engine's executor and completes the handler on its associated
+  // executor (the engine's by default).
+  template <typename T, typename Fn, typename Token>
+  auto run_async(Fn fn, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, T)>(
+        [this](auto handler, Fn fn) {
+          auto work = boost::asio::make_work_guard(
+              boost::asio::get_associated_executor(handler, executor()));
+          boost::asio::post(executor(), [h = std::move(handler), fn = std::move(fn),
+                                         work = std::move(work)]() mutable {
+            Result<T> r = fn();
+            boost::system::error_code ec;
+            T value{};
+            if (r.ok()) {
+              value = std::move(*r);
+            } else {
+              ec = make_error_code(r.status().code());
+            }
+            auto ex = work.get_executor();
+            boost::asio::dispatch(ex, [h = std::move(h), ec, value = std::move(value)]() mutable {
+              std::move(h)(ec, std::move(value));
+            });
+            work.reset();
+          });
+        },
+        token, std::move(fn));
+  }
+
+  std::unique_ptr<detail::StorageImpl> impl_;
+  Cache cache_;
+  Audit audit_;
+  Notifications notifications_;
+};
+
+}  // namespace omni

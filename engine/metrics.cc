@@ -1,0 +1,132 @@
+#include "metrics.h"
+
+#include <bit>
+#include <cstdio>
+#include <string>
+
+namespace omni::detail {
+
+std::string_view op_name(Op op) {
+  switch (op) {
+    case Op::kStoreData: return "store_data";
+    case Op::kLoadData: return "load_data";
+    case Op::kDeleteData: return "delete_data";
+    case Op::kStoreBatch: return "store_batch";
+    case Op::kGetAuditTrail: return "get_audit_trail";
+    case Op::kCount: break;
+  }
+  return "unknown";
+}
+
+int LatencyHistogram::bucket_of(std::uint64_t ns) {
+  if (ns < 16) return static_cast<int>(ns);
+  const int e = 63 - std::countl_zero(ns);  // >= 4
+  const int sub = static_cast<int>((ns >> (e - 2)) & 3);
+  return 16 + (e - 4) * 4 + sub;
+}
+
+std::uint64_t LatencyHistogram::bucket_upper(int b) {
+  if (b < 16) return static_cast<std::uint64_t>(b);
+  const int e = (b - 16) / 4 + 4;
+  const std::uint64_t sub = static_cast<std::uint64_t>((b - 16) % 4);
+  // bucket covers [(4+sub) << (e-2), (5+sub) << (e-2))
+  return ((5 + sub) << (e - 2)) - 1;
+}
+
+void LatencyHistogram::record(std::uint64_t ns) {
+  counts_[bucket_of(ns)].fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t m = max_.load(std::memory_order_relaxed);
+  while (ns > m && !max_.compare_exchange_weak(m, ns, std::memory_order_relaxed)) {
+  }
+}
+
+std::uint64_t LatencyHistogram::percentile(double q) const {
+  std::uint64_t total = 0;
+  for (const auto& c : counts_) total += c.load(std::memory_order_relaxed);
+  if (total == 0) return 0;
+  const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(total - 1)) + 1;
+  std::uint64_t seen = 0;
+  for (int b = 0; b < kBuckets; ++b) {
+    seen += counts_[b].load(std::memory_order_relaxed);
+    if (seen >= rank) return std::min(bucket_upper(b), max());
+  }
+  return max();
+}
+
+void MetricsRegistry::record(Op op, std::chrono::nanoseconds d, bool error) {
+  PerOp& p = ops_[static_cast<int>(op)];
+  p.count.fetch_add(1, std::memory_order_relaxed);
+  if (error) p.errors.fetch_add(1, std::memory_order_relaxed);
+  p.latency.record(static_cast<std::uint64_t>(d.count() < 0 ? 0 : d.count()));
+}
+
+Metrics MetricsRegistry::snapshot() const {
+  Metrics m;
+  m.uptime = std::chrono::steady_clock::now() - start_;
+  const double secs = std::max(1e-9, std::chrono::duration<double>(m.uptime).count());
+  for (int i = 0; i < static_cast<int>(Op::kCount); ++i) {
+    const PerOp& p = ops_[i];
+    OperationMetrics o;
+    o.count = p.count.load(std::memory_order_relaxed);
+    o.errors = p.errors.load(std::memory_order_relaxed);
+    o.ops_per_second = static_cast<double>(o.count) / secs;
+    o.error_rate = o.count ? static_cast<double>(o.errors) / static_cast<double>(o.count) : 0;
+    o.p50 = std::chrono::nanoseconds(p.latency.percentile(0.50));
+    o.p95 = std::chrono::nanoseconds(p.latency.percentile(0.95));
+    o.p99 = std::chrono::nanoseconds(p.latency.percentile(0.99));
+    o.max = std::chrono::nanoseconds(p.latency.max());
+    m.total_ops += o.count;
+    m.total_errors += o.errors;
+    m.operations.emplace(std::string(op_name(static_cast<Op>(i))), o);
+  }
+  m.ops_per_second = static_cast<double>(m.total_ops) / secs;
+  m.error_rate = m.total_ops ? static_cast<double>(m.total_errors) / static_cast<double>(m.total_ops) : 0;
+  return m;
+}
+
+std::string prometheus_text(const Metrics& m, const Statistics& s) {
+  std::string out;
+  char line[256];
+  auto head = [&](const char* name, const char* type, const char* help) {
+    std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    out += line;
+  };
+  head("omni_operations_total", "counter", "Operations by name.");
+  for (const auto& [op, o] : m.operations) {
+    std::snprintf(line, sizeof line, "omni_operations_total{op=\"%s\"} %llu\n", op.c_str(),
+                  static_cast<unsigned long long>(o.count));
+    out += line;
+  }
+  head("omni_operation_errors_total", "counter", "Failed operations by name.");
+  for (const auto& [op, o] : m.operations) {
+    std::snprintf(line, sizeof line, "omni_operation_errors_total{op=\"%s\"} %llu\n", op.c_str(),
+                  static_cast<unsigned long long>(o.errors));
+    out += line;
+  }
+  head("omni_operation_latency_seconds", "summary", "Operation latency quantiles.");
+  for (const auto& [op, o] : m.operations) {
+    const std::pair<const char*, std::chrono::nanoseconds> qs[] = {
+        {"0.5", o.p50}, {"0.95", o.p95}, {"0.99", o.p99}};
+    for (const auto& [q, v] : qs) {
+      std::snprintf(line, sizeof line, "omni_operation_latency_seconds{op=\"%s\",quantile=\"%s\"} %.9f\n",
+                    op.c_str(), q, std::chrono::duration<double>(v).count());
+      out += line;
+    }
+  }
+  auto gauge = [&](const char* name, const char* type, const char* help, double v) {
+    head(name, type, help);
+    std::snprintf(line, sizeof line, "%s %.17g\n", name, v);
+    out += line;
+  };
+  gauge("omni_head_seq", "gauge", "Sequence number of the newest committed event.",
+        static_cast<double>(s.head_seq));
+  gauge("omni_cache_entries", "gauge", "Entries in the LRU view.", static_cast<double>(s.cache.size));
+  gauge("omni_cache_hits_total", "counter", "LRU view hits.", static_cast<double>(s.cache.hits));
+  gauge("omni_cache_misses_total", "counter", "LRU view misses.", static_cast<double>(s.cache.misses));
+  gauge("omni_cache_evictions_total", "counter", "LRU view evictions.",
+        static_cast<double>(s.cache.evictions));
+  gauge("omni_disk_bytes", "gauge", "SST and live WAL bytes.", static_cast<double>(s.disk_bytes));
+  return out;
+}
+
+}  // namespace omni::detail

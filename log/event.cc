@@ -1,0 +1,111 @@
+#include "omni/log/event.h"
+
+#include <openssl/sha.h>
+
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "event_generated.h"
+
+namespace omni::log {
+
+static_assert(static_cast<int>(EventType::kPolicyDecided) ==
+              static_cast<int>(fb::EventType::PolicyDecided));
+static_assert(static_cast<int>(fb::EventType::MAX) == 7,
+              "event.fbs gained a type: add it to omni::log::EventType");
+
+std::string_view event_type_name(EventType type) {
+  switch (type) {
+    case EventType::kDataStored: return "data_stored";
+    case EventType::kDataDeleted: return "data_deleted";
+    case EventType::kBatchMarker: return "batch_marker";
+    case EventType::kRelationshipAdded: return "relationship_added";
+    case EventType::kRelationshipRemoved: return "relationship_removed";
+    case EventType::kVersionStored: return "version_stored";
+    case EventType::kVersionsPruned: return "versions_pruned";
+    case EventType::kPolicyDecided: return "policy_decided";
+  }
+  return "unknown";
+}
+
+Hash sha256(std::string_view bytes) {
+  Hash h;
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), h.data());
+  return h;
+}
+
+std::string to_hex(const Hash& h) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(64);
+  for (std::uint8_t b : h) {
+    s.push_back(kDigits[b >> 4]);
+    s.push_back(kDigits[b & 15]);
+  }
+  return s;
+}
+
+void encode_event(const EventView& e, std::string* out) {
+  // A thread-local builder keeps its buffer between calls: no allocation per event
+  // on the write path once warm.
+  thread_local flatbuffers::FlatBufferBuilder fbb(512);
+  fbb.Clear();
+  auto identity = fbb.CreateString(e.identity);
+  auto key = fbb.CreateString(e.key);
+  auto payload = fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(e.payload.data()),
+                                  e.payload.size());
+  auto prev = fbb.CreateVector(e.prev_hash->data(), e.prev_hash->size());
+  fb::EventBuilder b(fbb);
+  b.add_seq(e.seq);
+  b.add_timestamp_ns(e.timestamp_ns);
+  b.add_identity(identity);
+  b.add_type(static_cast<fb::EventType>(e.type));
+  b.add_key(key);
+  b.add_payload(payload);
+  b.add_prev_hash(prev);
+  fb::FinishEventBuffer(fbb, b.Finish());
+  out->assign(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+Result<Event> decode_event(std::string_view bytes, Seq expected_seq) {
+  auto bad = [&](std::string_view what) {
+    return Status::corruption("event seq " + std::to_string(expected_seq) + ": " +
+                              std::string(what));
+  };
+  // RocksDB hands out unaligned bytes; FlatBuffers reads scalars in place, so copy
+  // to 8-byte aligned memory before verifying.
+  const std::size_t words = (bytes.size() + 7) / 8;
+  std::unique_ptr<std::uint64_t[]> aligned(new std::uint64_t[words == 0 ? 1 : words]);
+  if (!bytes.empty()) std::memcpy(aligned.get(), bytes.data(), bytes.size());
+  const auto* buf = reinterpret_cast<const std::uint8_t*>(aligned.get());
+
+  flatbuffers::Verifier verifier(buf, bytes.size());
+  if (bytes.size() < 8 || !fb::EventBufferHasIdentifier(buf) || !fb::VerifyEventBuffer(verifier)) {
+    return bad("FlatBuffers verification failed (" + std::to_string(bytes.size()) + " bytes)");
+  }
+  const fb::Event* ev = fb::GetEvent(buf);
+  if (ev->seq() != expected_seq) {
+    return bad("stored under seq " + std::to_string(expected_seq) + " but holds seq " +
+               std::to_string(ev->seq()));
+  }
+  if (ev->prev_hash() == nullptr || ev->prev_hash()->size() != 32) {
+    return bad("prev_hash is not 32 bytes");
+  }
+  if (static_cast<int>(ev->type()) > static_cast<int>(fb::EventType::MAX)) {
+    return bad("unknown event type " + std::to_string(static_cast<int>(ev->type())));
+  }
+  Event e;
+  e.seq = ev->seq();
+  e.timestamp_ns = ev->timestamp_ns();
+  e.type = static_cast<EventType>(ev->type());
+  if (ev->identity()) e.identity = ev->identity()->str();
+  if (ev->key()) e.key = ev->key()->str();
+  if (ev->payload()) {
+    e.payload.assign(reinterpret_cast<const char*>(ev->payload()->data()), ev->payload()->size());
+  }
+  std::memcpy(e.prev_hash.data(), ev->prev_hash()->data(), 32);
+  return e;
+}
+
+}  // namespace omni::log

@@ -1,0 +1,64 @@
+// State projection: key -> (version, document), durable in the "state" column
+// family and written in the same WriteBatch as the event it derives from, so it is
+// exactly consistent with the log after any crash. The version of a key is the seq
+// of its last write; 0 means absent.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "omni/log/event_log.h"
+
+namespace omni::projections {
+
+inline constexpr std::string_view kStateCf = "state";
+
+struct StateEntry {
+  Seq version = 0;
+  std::string payload;  // the document as stored in the event (compact JSON)
+  friend bool operator==(const StateEntry&, const StateEntry&) = default;
+};
+
+class StateProjection {
+ public:
+  // `log` must outlive this object and have been opened with kStateCf.
+  explicit StateProjection(const log::EventLog& log);
+
+  // The committed entry of `key`, or nullopt when absent.
+  Result<std::optional<StateEntry>> get(std::string_view key) const;
+  // Calls fn(key, entry) for every key starting with `prefix`, in key order, until it
+  // returns false.
+  Status for_each(std::string_view prefix,
+                  const std::function<bool(std::string_view, const StateEntry&)>& fn) const;
+
+  // Leader-only (see log::Projector): checks expected versions of req against
+  // committed state + this group's overlay, fills prior_* when asked, and adds the
+  // state rows. All-or-nothing per request.
+  Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch);
+  void finish_group();
+
+ private:
+  struct Known {
+    Seq version = 0;  // 0 = absent
+    std::string payload;
+  };
+  Result<Known> current(std::string_view key) const;
+
+  const log::EventLog& log_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  // Keys written by earlier requests of the group in progress (not yet committed).
+  std::unordered_map<std::string, Known> overlay_;
+};
+
+// Rebuilds what the state projection must hold by replaying the log from seq 1:
+// the reference the state column family is checked against after a crash.
+Result<std::map<std::string, StateEntry>> replay_state(const log::EventLog& log);
+
+}  // namespace omni::projections

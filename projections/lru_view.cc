@@ -1,0 +1,154 @@
+#include "omni/projections/lru_view.h"
+
+namespace omni::projections {
+
+void LruView::unlink(Node* n) {
+  n->prev->next = n->next;
+  n->next->prev = n->prev;
+}
+
+void LruView::push_front(Node* n) {
+  n->prev = &head_;
+  n->next = head_.next;
+  head_.next->prev = n;
+  head_.next = n;
+}
+
+std::optional<LruView::Entry> LruView::get(std::string_view key) {
+  std::lock_guard l(mu_);
+  auto it = map_.find(key);
+  if (it == map_.end()) {
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  hits_.fetch_add(1, std::memory_order_relaxed);
+  Node* n = &it->second;
+  if (head_.next != n) {
+    unlink(n);
+    push_front(n);
+  }
+  return n->entry;
+}
+
+std::optional<LruView::Entry> LruView::peek(std::string_view key) const {
+  std::lock_guard l(mu_);
+  auto it = map_.find(key);
+  if (it == map_.end()) return std::nullopt;
+  return it->second.entry;
+}
+
+void LruView::insert_locked(std::string_view key, Entry e, Evicted* evicted) {
+  if (capacity_ == 0) return;
+  auto [it, inserted] = map_.try_emplace(std::string(key));
+  Node* n = &it->second;
+  if (inserted) {
+    n->key = &it->first;
+  } else {
+    unlink(n);
+  }
+  n->entry = std::move(e);
+  push_front(n);
+  evict_locked(evicted);
+}
+
+void LruView::evict_locked(Evicted* evicted) {
+  while (map_.size() > capacity_) {
+    Node* victim = head_.prev;
+    unlink(victim);
+    if (victim->entry.seq > max_evicted_seq_) max_evicted_seq_ = victim->entry.seq;
+    auto it = map_.find(*victim->key);
+    if (on_evict_) evicted->emplace_back(it->first, std::move(victim->entry.doc));
+    map_.erase(it);
+    evictions_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void LruView::notify(Evicted& evicted) {
+  if (evicted.empty()) return;
+  std::shared_ptr<const EvictFn> fn;
+  {
+    std::lock_guard l(mu_);
+    fn = on_evict_;
+  }
+  if (!fn) return;
+  for (auto& [k, d] : evicted) (*fn)(k, d);
+}
+
+void LruView::put(std::string_view key, Entry e) {
+  Evicted evicted;
+  {
+    std::lock_guard l(mu_);
+    insert_locked(key, std::move(e), &evicted);
+  }
+  notify(evicted);
+}
+
+bool LruView::put_if_newer(std::string_view key, Entry e) {
+  Evicted evicted;
+  {
+    std::lock_guard l(mu_);
+    auto it = map_.find(key);
+    if (it != map_.end() && it->second.entry.seq >= e.seq) return false;
+    insert_locked(key, std::move(e), &evicted);
+  }
+  notify(evicted);
+  return true;
+}
+
+bool LruView::fill(std::string_view key, Entry e, Seq read_snapshot) {
+  Evicted evicted;
+  {
+    std::lock_guard l(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) {
+      if (max_evicted_seq_ > read_snapshot) return false;
+    } else if (it->second.entry.seq >= e.seq) {
+      return false;
+    }
+    insert_locked(key, std::move(e), &evicted);
+  }
+  notify(evicted);
+  return true;
+}
+
+bool LruView::erase(std::string_view key) {
+  std::lock_guard l(mu_);
+  auto it = map_.find(key);
+  if (it == map_.end()) return false;
+  unlink(&it->second);
+  map_.erase(it);
+  return true;
+}
+
+void LruView::clear() {
+  std::lock_guard l(mu_);
+  map_.clear();
+  head_.next = head_.prev = &head_;
+}
+
+void LruView::set_capacity(std::size_t capacity) {
+  Evicted evicted;
+  {
+    std::lock_guard l(mu_);
+    capacity_ = capacity;
+    evict_locked(&evicted);
+  }
+  notify(evicted);
+}
+
+void LruView::set_on_evict(EvictFn fn) {
+  std::lock_guard l(mu_);
+  on_evict_ = fn ? std::make_shared<const EvictFn>(std::move(fn)) : nullptr;
+}
+
+std::size_t LruView::size() const {
+  std::lock_guard l(mu_);
+  return map_.size();
+}
+
+std::size_t LruView::capacity() const {
+  std::lock_guard l(mu_);
+  return capacity_;
+}
+
+}  // namespace omni::projections

@@ -1,0 +1,18 @@
+#include "omni/projections/projection_set.h"
+
+namespace omni::projections {
+
+std::vector<std::string> column_families() {
+  return {std::string(kStateCf), std::string(kKeyIndexCf)};
+}
+
+Status ProjectionSet::stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
+  // State first: it is the one that can refuse (expected version).
+  OMNI_RETURN_IF_ERROR(state_.stage(req, first_seq, batch));
+  audit_.stage(req, first_seq, batch);
+  return Status();
+}
+
+void ProjectionSet::finish_group(bool) { state_.finish_group(); }
+
+}  // namespace omni::projections

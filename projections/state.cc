@@ -1,0 +1,120 @@
+#include "omni/projections/state.h"
+
+#include <cstring>
+#include <memory>
+
+namespace omni::projections {
+namespace {
+
+std::string encode_value(Seq version, std::string_view payload) {
+  std::string v = log::EventLog::seq_key(version);
+  v.append(payload);
+  return v;
+}
+
+Result<StateEntry> decode_value(std::string_view key, std::string_view v) {
+  if (v.size() < 8) {
+    return Status::corruption("state of key '" + std::string(key) + "' has " +
+                              std::to_string(v.size()) + " bytes, fewer than 8");
+  }
+  StateEntry e;
+  for (int i = 0; i < 8; ++i) e.version = (e.version << 8) | static_cast<std::uint8_t>(v[i]);
+  e.payload.assign(v.substr(8));
+  return e;
+}
+
+}  // namespace
+
+StateProjection::StateProjection(const log::EventLog& log)
+    : log_(log), cf_(log.column_family(kStateCf)) {}
+
+Result<std::optional<StateEntry>> StateProjection::get(std::string_view key) const {
+  rocksdb::PinnableSlice v;
+  rocksdb::Status s = log_.db()->Get(rocksdb::ReadOptions(), cf_, key, &v);
+  if (s.IsNotFound()) return std::optional<StateEntry>();
+  if (!s.ok()) return Status::io_error("reading state of key '" + std::string(key) + "': " + s.ToString());
+  Result<StateEntry> e = decode_value(key, v.ToStringView());
+  if (!e.ok()) return e.status();
+  return std::optional<StateEntry>(std::move(*e));
+}
+
+Status StateProjection::for_each(
+    std::string_view prefix,
+    const std::function<bool(std::string_view, const StateEntry&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(log_.db()->NewIterator(rocksdb::ReadOptions(), cf_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    Result<StateEntry> e = decode_value(it->key().ToStringView(), it->value().ToStringView());
+    if (!e.ok()) return e.status();
+    if (!fn(it->key().ToStringView(), *e)) break;
+  }
+  if (!it->status().ok()) return Status::io_error("scanning state: " + it->status().ToString());
+  return Status();
+}
+
+Result<StateProjection::Known> StateProjection::current(std::string_view key) const {
+  if (auto it = overlay_.find(std::string(key)); it != overlay_.end()) return it->second;
+  Result<std::optional<StateEntry>> e = get(key);
+  if (!e.ok()) return e.status();
+  if (!e->has_value()) return Known{};
+  return Known{(*e)->version, std::move((*e)->payload)};
+}
+
+Status StateProjection::stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
+  // Pass 1: check every precondition before touching anything, so a request is
+  // all-or-nothing. `local` holds this request's own earlier writes.
+  std::vector<std::pair<std::string_view, Known>> local;
+  auto lookup = [&](std::string_view key) -> Result<Known> {
+    for (auto it = local.rbegin(); it != local.rend(); ++it) {
+      if (it->first == key) return it->second;
+    }
+    return current(key);
+  };
+  for (std::size_t i = 0; i < req.events.size(); ++i) {
+    log::EventDraft& d = req.events[i];
+    if (d.type != log::EventType::kDataStored && d.type != log::EventType::kDataDeleted) continue;
+    if (d.expected_version || d.want_prior) {
+      Result<Known> k = lookup(d.key);
+      if (!k.ok()) return k.status();
+      if (d.expected_version && *d.expected_version != k->version) {
+        return Status::conflict("key '" + d.key + "' is at version " + std::to_string(k->version) +
+                                ", expected " + std::to_string(*d.expected_version));
+      }
+      d.prior_version = k->version;
+      if (d.want_prior && k->version != 0) d.prior_payload = std::move(k->payload);
+    }
+    const Seq seq = first_seq + i;
+    if (d.type == log::EventType::kDataStored) {
+      local.emplace_back(d.key, Known{seq, d.payload});
+    } else {
+      local.emplace_back(d.key, Known{});
+    }
+  }
+  // Pass 2: stage rows and remember them for later requests of this group.
+  for (auto& [key, k] : local) {
+    if (k.version == 0) {
+      batch->Delete(cf_, key);
+    } else {
+      batch->Put(cf_, key, encode_value(k.version, k.payload));
+    }
+    overlay_[std::string(key)] = std::move(k);
+  }
+  return Status();
+}
+
+void StateProjection::finish_group() { overlay_.clear(); }
+
+Result<std::map<std::string, StateEntry>> replay_state(const log::EventLog& log) {
+  std::map<std::string, StateEntry> state;
+  Status s = log.scan(1, [&](const log::Event& e) {
+    if (e.type == log::EventType::kDataStored) {
+      state[e.key] = StateEntry{e.seq, e.payload};
+    } else if (e.type == log::EventType::kDataDeleted) {
+      state.erase(e.key);
+    }
+    return true;
+  });
+  if (!s.ok()) return s;
+  return state;
+}
+
+}  // namespace omni::projections
