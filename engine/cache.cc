@@ -8,6 +8,7 @@ namespace omni {
 namespace detail {
 
 Status StorageImpl::preload(const std::vector<std::string>& patterns) {
+  const Seq head = log->head_seq();
   for (const std::string& pattern : patterns) {
     // Scan only the literal prefix before the first glob metacharacter.
     const std::string prefix = pattern.substr(0, pattern.find_first_of("*?[\\"));
@@ -23,7 +24,7 @@ Status StorageImpl::preload(const std::vector<std::string>& patterns) {
                                         "' is not valid JSON");
             return false;
           }
-          lru.put_if_newer(key, {e.version, std::make_shared<const Json>(std::move(j))});
+          lru.fill(key, {e.version, std::make_shared<const Json>(std::move(j))}, head);
           return true;
         });
     OMNI_RETURN_IF_ERROR(s);

@@ -12,6 +12,8 @@
 namespace omni::detail {
 
 enum class Op { kStoreData, kLoadData, kDeleteData, kStoreBatch, kGetAuditTrail, kCount };
+// Pseudo-op for calls that are neither measured nor instrumented (statistics, health).
+inline constexpr Op kUnmeasured = Op::kCount;
 std::string_view op_name(Op op);
 
 // Log-linear histogram: exact below 16 ns, then 4 buckets per power of two

@@ -36,8 +36,8 @@ OpScope::OpScope(StorageImpl& impl, Op op, std::string_view key)
 
 OpScope::~OpScope() {
   const auto d = std::chrono::steady_clock::now() - start_;
-  impl_.metrics.record(op_, d, failed_);
-  if (impl_.has_instrumentation.load(std::memory_order_acquire)) {
+  if (op_ != kUnmeasured) impl_.metrics.record(op_, d, failed_);
+  if (op_ != kUnmeasured && impl_.has_instrumentation.load(std::memory_order_acquire)) {
     std::shared_ptr<const std::vector<InstrumentationFn>> fns;
     {
       std::lock_guard l(impl_.instrumentation_mu);
@@ -77,10 +77,11 @@ Result<Seq> StorageImpl::commit(std::vector<Write>& writes, const WriteOptions& 
   }
   write_failing.store(false, std::memory_order_relaxed);
 
-  // Seq-guarded: concurrent writers may get here in any order and the view still
-  // ends with the newest value.
+  // The leader invalidated these keys before the write became visible; fill()
+  // refuses our value if a newer write of the key has happened since.
   for (std::size_t i = 0; i < writes.size(); ++i) {
-    lru.put_if_newer(writes[i].key, {req.first_seq + i, writes[i].doc});
+    const Seq seq = req.first_seq + i;
+    lru.fill(writes[i].key, {seq, writes[i].doc}, seq);
   }
   if (want_prior) {
     std::vector<DataChanged> changes;
@@ -145,7 +146,7 @@ Result<std::unique_ptr<Storage>> Storage::open(Options options) {
     return l.status();
   }
   impl->log = std::move(*l);
-  impl->projections = std::make_unique<projections::ProjectionSet>(*impl->log);
+  impl->projections = std::make_unique<projections::ProjectionSet>(*impl->log, &impl->lru);
   impl->log->set_projector(impl->projections.get());
   if (!impl->options.preload_keys.empty()) {
     OMNI_RETURN_IF_ERROR(impl->preload(impl->options.preload_keys));
@@ -248,14 +249,14 @@ Result<Seq> Storage::get_version(std::string_view key) {
 }
 
 Status Storage::wait_for(Seq seq, std::chrono::milliseconds timeout) {
-  OpScope op(*impl_, Op::kLoadData, {});
+  OpScope op(*impl_, detail::kUnmeasured, {});
   if (!op.admitted()) return Status::unavailable("store is closed");
   return impl_->log->wait_for(seq, timeout);
 }
 
 Health Storage::check_health() {
   Health h;
-  OpScope op(*impl_, Op::kLoadData, {});
+  OpScope op(*impl_, detail::kUnmeasured, {});
   if (!op.admitted()) {
     h.status = HealthStatus::kOffline;
     h.detail = "store is closed";
@@ -277,7 +278,7 @@ Health Storage::check_health() {
 Statistics Storage::get_statistics() {
   Statistics s;
   s.cache = cache_.statistics();
-  OpScope op(*impl_, Op::kLoadData, {});
+  OpScope op(*impl_, detail::kUnmeasured, {});
   if (!op.admitted()) return s;
   rocksdb::DB* db = impl_->log->db();
   s.head_seq = impl_->log->head_seq();

@@ -221,6 +221,7 @@ Status EventLog::write_group(std::vector<Writer*>& group) {
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   rocksdb::Status s = db_->Write(wo, &batch);
+  groups_.fetch_add(1, std::memory_order_relaxed);
   if (projector_) projector_->finish_group(s.ok());
   if (!s.ok()) {
     for (Writer* w : group) {

@@ -55,8 +55,9 @@ void LruView::evict_locked(Evicted* evicted) {
   while (map_.size() > capacity_) {
     Node* victim = head_.prev;
     unlink(victim);
-    if (victim->entry.seq > max_evicted_seq_) max_evicted_seq_ = victim->entry.seq;
     auto it = map_.find(*victim->key);
+    Seq& w = watermark(it->first);
+    if (victim->entry.seq > w) w = victim->entry.seq;
     if (on_evict_) evicted->emplace_back(it->first, std::move(victim->entry.doc));
     map_.erase(it);
     evictions_.fetch_add(1, std::memory_order_relaxed);
@@ -83,25 +84,13 @@ void LruView::put(std::string_view key, Entry e) {
   notify(evicted);
 }
 
-bool LruView::put_if_newer(std::string_view key, Entry e) {
-  Evicted evicted;
-  {
-    std::lock_guard l(mu_);
-    auto it = map_.find(key);
-    if (it != map_.end() && it->second.entry.seq >= e.seq) return false;
-    insert_locked(key, std::move(e), &evicted);
-  }
-  notify(evicted);
-  return true;
-}
-
 bool LruView::fill(std::string_view key, Entry e, Seq read_snapshot) {
   Evicted evicted;
   {
     std::lock_guard l(mu_);
     auto it = map_.find(key);
     if (it == map_.end()) {
-      if (max_evicted_seq_ > read_snapshot) return false;
+      if (watermark(key) > read_snapshot) return false;
     } else if (it->second.entry.seq >= e.seq) {
       return false;
     }
@@ -109,6 +98,16 @@ bool LruView::fill(std::string_view key, Entry e, Seq read_snapshot) {
   }
   notify(evicted);
   return true;
+}
+
+void LruView::invalidate(std::string_view key, Seq seq) {
+  std::lock_guard l(mu_);
+  Seq& w = watermark(key);
+  if (seq > w) w = seq;
+  auto it = map_.find(key);
+  if (it == map_.end()) return;
+  unlink(&it->second);
+  map_.erase(it);
 }
 
 bool LruView::erase(std::string_view key) {

@@ -10,6 +10,11 @@ Status ProjectionSet::stage(log::AppendRequest& req, Seq first_seq, rocksdb::Wri
   // State first: it is the one that can refuse (expected version).
   OMNI_RETURN_IF_ERROR(state_.stage(req, first_seq, batch));
   audit_.stage(req, first_seq, batch);
+  if (view_) {
+    for (std::size_t i = 0; i < req.events.size(); ++i) {
+      view_->invalidate(req.events[i].key, first_seq + i);
+    }
+  }
   return Status();
 }
 

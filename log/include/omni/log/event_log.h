@@ -114,6 +114,8 @@ class EventLog {
   Status scan(Seq from, const std::function<bool(const Event&)>& fn) const;
 
   Seq head_seq() const { return head_seq_.load(std::memory_order_acquire); }
+  // Number of WriteBatches written (each holds one group of writers).
+  std::uint64_t group_count() const { return groups_.load(std::memory_order_relaxed); }
   Hash head_hash() const;
   // Waits until head_seq() >= seq; kTimedOut after `timeout`.
   Status wait_for(Seq seq, std::chrono::nanoseconds timeout) const;
@@ -150,6 +152,7 @@ class EventLog {
   std::deque<Writer*> writers_;  // guarded by mu_
   Hash head_hash_{};             // guarded by mu_; written by the leader
   std::atomic<Seq> head_seq_{0};
+  std::atomic<std::uint64_t> groups_{0};
 };
 
 }  // namespace omni::log

@@ -1,15 +1,22 @@
 // LruView: the in-memory view of recent documents in front of the state projection.
 //
 // O(1) get / put / erase: a hash map of nodes threaded on an intrusive recency list.
-// Each entry carries the seq it reflects; writes use put_if_newer so concurrent
-// writers and readers can update the view in any order and it still converges to the
-// newest committed value. An entry with a null document records "absent at seq"
-// (deletes, and misses read from the state), so repeated misses are hits too.
+// An entry with a null document records "absent at seq" (deletes, and misses read
+// from the state), so repeated misses are hits too.
+//
+// Never stale. Each entry carries the seq it reflects, and the view keeps, per hash
+// bucket of keys, a watermark: the highest seq of any entry removed from that bucket
+// by a write (invalidate) or by eviction. The group-commit leader invalidates a
+// key with its new seq *before* the write becomes visible; afterwards every insert
+// goes through fill(), which refuses a value read before a newer write of that
+// bucket was invalidated or evicted. So neither a slow reader nor a slow writer of
+// an older version can put that version back once a newer one is committed.
 //
 // [Threading] All methods are thread-safe. The eviction callback runs after the
 // view's lock is released, on the thread whose insert caused the eviction.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -47,13 +54,14 @@ class LruView {
 
   // Inserts or replaces unconditionally (manual cache().put()).
   void put(std::string_view key, Entry e);
-  // Inserts, or replaces an entry with a smaller seq. Returns whether it stored.
-  bool put_if_newer(std::string_view key, Entry e);
-  // For the read path: like put_if_newer, but an absent key is only inserted if no
-  // entry with seq > read_snapshot has been evicted since - otherwise a value read
-  // before a newer write could come back after that newer write was evicted.
-  // `read_snapshot` is the log head observed before the state was read.
+  // Replaces an entry with a smaller seq; inserts an absent key only if nothing in
+  // its bucket with seq > read_snapshot was invalidated or evicted. read_snapshot is
+  // the log head observed before the value was read (a writer passes its own seq).
+  // Returns whether it stored.
   bool fill(std::string_view key, Entry e, Seq read_snapshot);
+  // Drops key ahead of a write with sequence `seq` (see above).
+  void invalidate(std::string_view key, Seq seq);
+  // Drops key (manual invalidation; no write is coming).
   bool erase(std::string_view key);
   void clear();
 
@@ -91,7 +99,9 @@ class LruView {
   Map map_;
   Node head_;  // sentinel: head_.next is the most recent, head_.prev the least
   std::size_t capacity_;
-  Seq max_evicted_seq_ = 0;
+  static constexpr std::size_t kWatermarks = 1024;
+  Seq& watermark(std::string_view key) { return watermarks_[Hash{}(key) % kWatermarks]; }
+  std::array<Seq, kWatermarks> watermarks_{};
   std::shared_ptr<const EvictFn> on_evict_;
   std::atomic<std::uint64_t> hits_{0}, misses_{0}, evictions_{0};
 };

@@ -1,0 +1,286 @@
+// Omni figures next to their baselines, measured in the same process and
+// interleaved (each pair runs omni then baseline, for several rounds); the summary
+// prints the median of each and the ratio (omni throughput / baseline throughput,
+// higher is better, 1.0 = parity).
+//
+//   build/release/bench/storage_bench [--rounds=N] [google benchmark flags]
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "omni/projections/lru_view.h"
+#include "omni/storage.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path scratch(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("omni-bench-" + name);
+  fs::remove_all(p);
+  return p;
+}
+
+// A ~200-byte document, as a user profile.
+omni::Json make_doc(std::uint64_t i) {
+  return {{"id", i},
+          {"name", "user-" + std::to_string(i)},
+          {"email", "user" + std::to_string(i) + "@example.com"},
+          {"role", i % 3 == 0 ? "admin" : "member"},
+          {"active", true},
+          {"created", "2026-11-25T20:31:19Z"},
+          {"tags", {"alpha", "beta", "gamma"}},
+          {"score", 12345.5}};
+}
+
+std::string key_of(std::uint64_t i) { return "user:" + std::to_string(i); }
+
+// ---- store_data vs raw RocksDB Put ------------------------------------------------
+
+struct OmniStore {
+  std::unique_ptr<omni::Storage> s;
+  std::atomic<std::uint64_t> next{0};
+  explicit OmniStore(const std::string& name) {
+    omni::Options o;
+    o.path = scratch(name).string();
+    s = std::move(*omni::Storage::open(o));
+  }
+};
+
+struct RawRocks {
+  std::unique_ptr<rocksdb::DB> db;
+  std::atomic<std::uint64_t> next{0};
+  explicit RawRocks(const std::string& name) {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.IncreaseParallelism(2);
+    rocksdb::DB* raw = nullptr;
+    if (!rocksdb::DB::Open(o, scratch(name).string(), &raw).ok()) std::abort();
+    db.reset(raw);
+  }
+};
+
+OmniStore& omni_store(bool sync) {
+  static OmniStore nosync("store-nosync"), withsync("store-sync");
+  return sync ? withsync : nosync;
+}
+RawRocks& raw_rocks(bool sync) {
+  static RawRocks nosync("raw-nosync"), withsync("raw-sync");
+  return sync ? withsync : nosync;
+}
+
+void BM_StoreData(benchmark::State& state, bool sync) {
+  OmniStore& st = omni_store(sync);
+  const omni::Json doc = make_doc(42);
+  const omni::WriteOptions wo{.sync = sync};
+  for (auto _ : state) {
+    const std::uint64_t i = st.next.fetch_add(1);
+    auto r = st.s->store_data(key_of(i % 100000), doc, wo);
+    if (!r.ok()) state.SkipWithError(r.status().to_string().c_str());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_RawRocksPut(benchmark::State& state, bool sync) {
+  RawRocks& rr = raw_rocks(sync);
+  const std::string bytes = make_doc(42).dump();  // the same bytes omni stores
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  for (auto _ : state) {
+    const std::uint64_t i = rr.next.fetch_add(1);
+    if (!rr.db->Put(wo, key_of(i % 100000), bytes).ok()) state.SkipWithError("put failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// ---- load_data LRU hit vs std::unordered_map ------------------------------------
+
+struct Loaded {
+  std::unique_ptr<omni::Storage> s;
+  std::unordered_map<std::string, omni::Json> map;
+  std::vector<std::string> keys;  // shuffled access order
+};
+
+Loaded& loaded(std::size_t n) {
+  static std::map<std::size_t, std::unique_ptr<Loaded>> cache;
+  static std::mutex mu;
+  std::lock_guard l(mu);
+  auto& slot = cache[n];
+  if (slot) return *slot;
+  slot = std::make_unique<Loaded>();
+  omni::Options o;
+  o.path = scratch("load-" + std::to_string(n)).string();
+  o.cache_size = n;
+  slot->s = std::move(*omni::Storage::open(o));
+  std::vector<omni::BatchItem> batch;
+  for (std::size_t i = 0; i < n; ++i) {
+    batch.push_back({key_of(i), make_doc(i)});
+    slot->map.emplace(key_of(i), make_doc(i));
+    if (batch.size() == 1000 || i + 1 == n) {
+      if (!slot->s->store_batch(std::move(batch)).ok()) std::abort();
+      batch.clear();
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) slot->keys.push_back(key_of(i));
+  std::shuffle(slot->keys.begin(), slot->keys.end(), std::mt19937_64(7));
+  for (const auto& k : slot->keys) (void)slot->s->load_data(k);  // all in the view
+  return *slot;
+}
+
+void BM_LoadDataHit(benchmark::State& state) {
+  Loaded& l = loaded(static_cast<std::size_t>(state.range(0)));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto r = l.s->load_data(l.keys[i++ % l.keys.size()]);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The baseline the issue names: find alone (returns an iterator, copies nothing).
+void BM_UnorderedMapFind(benchmark::State& state) {
+  Loaded& l = loaded(static_cast<std::size_t>(state.range(0)));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto it = l.map.find(l.keys[i++ % l.keys.size()]);
+    benchmark::DoNotOptimize(it);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Like for like with load_data: find, then copy the document out to the caller.
+void BM_UnorderedMapFindCopy(benchmark::State& state) {
+  Loaded& l = loaded(static_cast<std::size_t>(state.range(0)));
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto it = l.map.find(l.keys[i++ % l.keys.size()]);
+    std::optional<omni::Json> copy(it->second);
+    benchmark::DoNotOptimize(copy);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// ---- summary ------------------------------------------------------------------
+
+// Collects items_per_second per benchmark family (name before "/round:").
+class Collector : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& r : runs) {
+      std::string name = r.benchmark_name();
+      const auto pos = name.find("/round:");
+      std::string family = name.substr(0, pos);
+      if (pos != std::string::npos) {
+        const auto rest = name.find('/', pos + 1);
+        if (rest != std::string::npos) family += name.substr(rest);
+      }
+      auto it = r.counters.find("items_per_second");
+      if (it != r.counters.end()) results[family].push_back(it->second.value);
+    }
+  }
+  std::map<std::string, std::vector<double>> results;
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Bytes per cached entry of the LRU view: heap growth while it holds n entries.
+void memory_per_entry() {
+  constexpr std::size_t n = 100000;
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < n; ++i) keys.push_back(key_of(i));
+  auto docs = std::make_unique<std::vector<omni::projections::LruView::Doc>>();
+  const std::size_t before_docs = mallinfo2().uordblks;
+  for (std::size_t i = 0; i < n; ++i) docs->push_back(std::make_shared<const omni::Json>(make_doc(i)));
+  const std::size_t after_docs = mallinfo2().uordblks;
+  {
+    omni::projections::LruView view(n);
+    const std::size_t before = mallinfo2().uordblks;
+    for (std::size_t i = 0; i < n; ++i) view.put(keys[i], {i + 1, (*docs)[i]});
+    const std::size_t after = mallinfo2().uordblks;
+    std::printf("memory per cached entry (n=%zu): %.0f bytes of view bookkeeping (key, node, map slot)"
+                " + %.0f bytes of parsed document = %.0f bytes\n",
+                n, double(after - before) / n, double(after_docs - before_docs) / n,
+                double(after - before + after_docs - before_docs) / n);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int rounds = 3;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--rounds=", 0) == 0) {
+      rounds = std::stoi(a.substr(9));
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+
+  for (int r = 0; r < rounds; ++r) {
+    const std::string round = "/round:" + std::to_string(r);
+    benchmark::RegisterBenchmark(("store_data_nosync" + round).c_str(), BM_StoreData, false)->MinTime(1.0);
+    benchmark::RegisterBenchmark(("rocksdb_put_nosync" + round).c_str(), BM_RawRocksPut, false)->MinTime(1.0);
+    benchmark::RegisterBenchmark(("store_data_sync" + round).c_str(), BM_StoreData, true)->MinTime(1.0)->UseRealTime();
+    benchmark::RegisterBenchmark(("rocksdb_put_sync" + round).c_str(), BM_RawRocksPut, true)->MinTime(1.0)->UseRealTime();
+    benchmark::RegisterBenchmark(("store_data_sync_8w" + round).c_str(), BM_StoreData, true)->Threads(8)->MinTime(1.0)->UseRealTime();
+    benchmark::RegisterBenchmark(("rocksdb_put_sync_8w" + round).c_str(), BM_RawRocksPut, true)->Threads(8)->MinTime(1.0)->UseRealTime();
+    for (int64_t keys : {10000, 1000000}) {
+      benchmark::RegisterBenchmark(("load_data_hit" + round).c_str(), BM_LoadDataHit)->Arg(keys);
+      benchmark::RegisterBenchmark(("unordered_map_find" + round).c_str(), BM_UnorderedMapFind)->Arg(keys);
+      benchmark::RegisterBenchmark(("unordered_map_find_copy" + round).c_str(), BM_UnorderedMapFindCopy)->Arg(keys);
+    }
+  }
+  Collector c;
+  benchmark::RunSpecifiedBenchmarks(&c);
+
+  struct Pair {
+    const char* omni;
+    const char* base;
+    const char* target;
+  };
+  const Pair pairs[] = {
+      {"store_data_nosync", "rocksdb_put_nosync", ">= 0.5"},
+      {"store_data_sync", "rocksdb_put_sync", ">= 0.9"},
+      {"store_data_sync_8w/real_time/threads:8", "rocksdb_put_sync_8w/real_time/threads:8", ">= 0.8"},
+      {"load_data_hit/10000", "unordered_map_find/10000", ">= 0.4"},
+      {"load_data_hit/10000", "unordered_map_find_copy/10000", "(like for like)"},
+      {"load_data_hit/1000000", "unordered_map_find/1000000", ">= 0.4"},
+      {"load_data_hit/1000000", "unordered_map_find_copy/1000000", "(like for like)"},
+  };
+  std::printf("\n%-42s %14s %-42s %14s %7s  %s\n", "omni", "ops/s", "baseline", "ops/s", "ratio",
+              "target");
+  for (const Pair& p : pairs) {
+    auto find = [&](std::string name) {
+      for (auto& [k, v] : c.results) {
+        if (k == name || k == name + "/real_time") return median(v);
+      }
+      return 0.0;
+    };
+    const double a = find(p.omni), b = find(p.base);
+    std::printf("%-42s %14.0f %-42s %14.0f %7.2f  %s\n", p.omni, a, p.base, b, b > 0 ? a / b : 0,
+                p.target);
+  }
+  memory_per_entry();
+  return 0;
+}

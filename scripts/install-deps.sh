@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every package Omni needs to build, test and benchmark on Debian 12 (as root).
+# The one list of dependencies: README's commands and .ci/run both call this.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config git
+  librocksdb-dev                          # the log and projections
+  flatbuffers-compiler libflatbuffers-dev # event schema (flatc) and runtime
+  libssl-dev                              # SHA-256 hash chain
+  libboost-dev                            # Asio (async API, executors)
+  nlohmann-json3-dev                      # documents
+  libspdlog-dev libfmt-dev                # injected logger
+  libgtest-dev libgmock-dev               # tests
+  libbenchmark-dev                        # bench/
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,90 @@
+// Every kind of bad input is refused with kInvalidArgument naming the problem, and
+// the store is exactly as it was before.
+#include <gtest/gtest.h>
+
+#include "omni/storage.h"
+#include "test_util.h"
+
+namespace omni {
+namespace {
+
+struct Snapshot {
+  Seq head;
+  std::optional<Json> doc;
+  std::size_t trail;
+  friend bool operator==(const Snapshot&, const Snapshot&) = default;
+};
+
+Snapshot snapshot(Storage& s) {
+  return {s.get_statistics().head_seq, *s.load_data("good"), s.get_audit_trail("good")->size()};
+}
+
+TEST(BadInputTest, EachBadInputIsRefusedAndChangesNothing) {
+  omni::testing::TempDir dir;
+  auto s = std::move(*Storage::open({.path = dir.path()}));
+  ASSERT_TRUE(s->store_data("good", {{"keep", "me"}}).ok());
+  const Snapshot before = snapshot(*s);
+
+  struct Case {
+    std::string name;
+    std::string key;
+    Json doc;
+    std::string expect_in_message;
+  };
+  const Json ok_doc = {{"a", 1}};
+  const std::vector<Case> cases = {
+      {"empty key", "", ok_doc, "key is empty"},
+      {"1025-byte key", std::string(1025, 'k'), ok_doc, "longer than 1024 bytes"},
+      {"overlong NUL C0 80", "bad\xC0\x80", ok_doc, "invalid UTF-8"},
+      {"surrogate ED A0 80", "bad\xED\xA0\x80", ok_doc, "surrogate"},
+      {"NUL in key", std::string("ba\0d", 4), ok_doc, "NUL byte at offset 2"},
+      {"CR LF in key", "bad\r\n", ok_doc, "control character at offset 3"},
+      {"array document", "good", Json::array({1, 2, 3}), "is a JSON array, not an object"},
+      {"string document", "good", Json("text"), "not an object"},
+      {"17 MiB document", "good", Json{{"blob", std::string(17u << 20, 'x')}},
+       "over max_value_bytes (16777216)"},
+      {"invalid UTF-8 in document", "good", Json{{"s", std::string("\xED\xA0\x80")}},
+       "cannot be encoded"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Result<Seq> st = s->store_data(c.key, c.doc);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(st.status().message().find(c.expect_in_message), std::string::npos)
+        << st.status().message();
+    EXPECT_EQ(snapshot(*s), before);
+
+    Result<Seq> batch = s->store_batch({{"good", {{"changed", true}}}, {c.key, c.doc}});
+    EXPECT_EQ(batch.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(snapshot(*s), before);
+
+    if (c.doc.is_object() && c.doc.size() == 1 && c.doc.contains("a")) {  // key cases
+      EXPECT_EQ(s->load_data(c.key).status().code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(s->delete_data(c.key).status().code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(s->get_audit_trail(c.key).status().code(), StatusCode::kInvalidArgument);
+      EXPECT_EQ(snapshot(*s), before);
+    }
+  }
+  // And the store still works.
+  ASSERT_TRUE(s->close().ok());
+  auto again = std::move(*Storage::open({.path = dir.path()}));
+  EXPECT_EQ(snapshot(*again), before);
+}
+
+TEST(BadInputTest, SmallerMaxValueBytesIsHonoured) {
+  omni::testing::TempDir dir;
+  auto s = std::move(*Storage::open({.path = dir.path(), .max_value_bytes = 32}));
+  EXPECT_TRUE(s->store_data("k", {{"a", "short"}}).ok());
+  EXPECT_EQ(s->store_data("k", {{"a", std::string(40, 'x')}}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ((**s->load_data("k"))["a"], "short");
+}
+
+TEST(BadInputTest, BadOptionsAreRefused) {
+  EXPECT_EQ(Storage::open({}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(Storage::open({.path = "/proc/definitely/not/writable"}).ok());
+}
+
+}  // namespace
+}  // namespace omni

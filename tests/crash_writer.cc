@@ -1,0 +1,54 @@
+// Child process of crash_recovery_test: writes with sync=true forever and reports
+// each acknowledged write on stdout as "<seq> <key> <compact json>\n" (or
+// "<seq> <key> -" for a delete), flushing after each line. The parent kill -9s it.
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "omni/storage.h"
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: crash_writer <path> <seed>\n");
+    return 2;
+  }
+  omni::Options o;
+  o.path = argv[1];
+  o.sync = true;
+  auto opened = omni::Storage::open(o);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "open: %s\n", opened.status().to_string().c_str());
+    return 1;
+  }
+  auto& s = *opened;
+  std::mt19937_64 rng(std::stoull(argv[2]));
+  for (std::uint64_t i = 0;; ++i) {
+    const int kind = static_cast<int>(rng() % 10);
+    auto key = [&] { return "k" + std::to_string(rng() % 40); };
+    auto doc = [&] {
+      return omni::Json{{"i", i}, {"seed", argv[2]}, {"pad", std::string(rng() % 300, 'p')}};
+    };
+    if (kind == 0) {
+      const std::string k = key();
+      auto r = s->delete_data(k);
+      if (!r.ok()) return 1;
+      std::printf("%llu %s -\n", static_cast<unsigned long long>(*r), k.c_str());
+    } else if (kind == 1) {
+      std::vector<omni::BatchItem> items = {{key(), doc()}, {key(), doc()}, {key(), doc()}};
+      auto copy = items;
+      auto r = s->store_batch(std::move(items));
+      if (!r.ok()) return 1;
+      for (std::size_t j = 0; j < copy.size(); ++j) {
+        std::printf("%llu %s %s\n", static_cast<unsigned long long>(*r - copy.size() + 1 + j),
+                    copy[j].key.c_str(), copy[j].doc.dump().c_str());
+      }
+    } else {
+      const std::string k = key();
+      const omni::Json d = doc();
+      auto r = s->store_data(k, d);
+      if (!r.ok()) return 1;
+      std::printf("%llu %s %s\n", static_cast<unsigned long long>(*r), k.c_str(), d.dump().c_str());
+    }
+    std::fflush(stdout);
+  }
+}

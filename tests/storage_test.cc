@@ -1,0 +1,283 @@
+#include "omni/storage.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "test_util.h"
+
+namespace omni {
+namespace {
+
+using omni::testing::TempDir;
+
+std::unique_ptr<Storage> open_store(const std::string& path, Options o = {}) {
+  o.path = path;
+  auto r = Storage::open(std::move(o));
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return r.ok() ? std::move(*r) : nullptr;
+}
+
+TEST(StorageTest, StoreLoadUpdateDelete) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  Result<Seq> v1 = s->store_data("user:123", {{"name", "Alice"}, {"role", "admin"}});
+  ASSERT_TRUE(v1.ok()) << v1.status().to_string();
+  EXPECT_EQ(**s->load_data("user:123"), (Json{{"name", "Alice"}, {"role", "admin"}}));
+  EXPECT_EQ(*s->get_version("user:123"), *v1);
+
+  Result<Seq> v2 = s->store_data("user:123", {{"name", "Alice"}, {"role", "owner"}});
+  ASSERT_TRUE(v2.ok());
+  EXPECT_GT(*v2, *v1);
+  EXPECT_EQ((**s->load_data("user:123"))["role"], "owner");
+
+  ASSERT_TRUE(s->delete_data("user:123").ok());
+  EXPECT_FALSE(s->load_data("user:123")->has_value());
+  EXPECT_EQ(*s->get_version("user:123"), 0u);
+  EXPECT_FALSE(s->load_data("never:written")->has_value());
+}
+
+TEST(StorageTest, LoadsFromStateWhenNotCached) {
+  TempDir dir;
+  Options o;
+  o.cache_size = 0;  // every load goes to the state projection
+  auto s = open_store(dir.path(), o);
+  ASSERT_TRUE(s->store_data("k", {{"a", 1}}).ok());
+  EXPECT_EQ(**s->load_data("k"), (Json{{"a", 1}}));
+  EXPECT_EQ(s->get_statistics().cache.hits, 0u);
+}
+
+TEST(StorageTest, ExpectedVersionGuardsWrites) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  Result<Seq> created = s->store_data("cfg", {{"v", 1}}, {.expected_version = 0});
+  ASSERT_TRUE(created.ok());
+  Result<Seq> again = s->store_data("cfg", {{"v", 9}}, {.expected_version = 0});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kConflict);
+  EXPECT_NE(again.status().message().find("'cfg'"), std::string::npos);
+  ASSERT_TRUE(s->store_data("cfg", {{"v", 2}}, {.expected_version = *created}).ok());
+  EXPECT_EQ((**s->load_data("cfg"))["v"], 2);
+  EXPECT_EQ(s->delete_data("cfg", {.expected_version = *created}).status().code(),
+            StatusCode::kConflict);
+  EXPECT_TRUE(s->load_data("cfg")->has_value());
+}
+
+TEST(StorageTest, BatchIsAllOrNothing) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  ASSERT_TRUE(s->store_data("user:2", {{"name", "Bobby"}}).ok());
+  const Seq head = s->get_statistics().head_seq;
+
+  // One bad item (an array) refuses the whole batch.
+  Result<Seq> bad = s->store_batch({{"user:1", {{"name", "Alice"}}}, {"user:3", Json::array()}});
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  // One version conflict refuses the whole batch.
+  Result<Seq> conflict = s->store_batch(
+      {{"user:1", {{"name", "Alice"}}}, {"user:2", {{"name", "Bob"}}, Seq{0}}});
+  EXPECT_EQ(conflict.status().code(), StatusCode::kConflict);
+  EXPECT_FALSE(s->load_data("user:1")->has_value());
+  EXPECT_EQ(s->get_statistics().head_seq, head);
+
+  Result<Seq> ok = s->store_batch({{"user:1", {{"name", "Alice"}}}, {"user:2", {{"name", "Bob"}}}});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(*ok, head + 2);
+  EXPECT_EQ((**s->load_data("user:2"))["name"], "Bob");
+}
+
+TEST(StorageTest, DataSurvivesReopen) {
+  TempDir dir;
+  Seq v;
+  {
+    auto s = open_store(dir.path());
+    v = *s->store_data("k", {{"persist", true}});
+    ASSERT_TRUE(s->close().ok());
+    EXPECT_EQ(s->load_data("k").status().code(), StatusCode::kUnavailable);
+  }
+  auto s = open_store(dir.path());
+  EXPECT_EQ(**s->load_data("k"), (Json{{"persist", true}}));
+  EXPECT_EQ(*s->get_version("k"), v);
+  EXPECT_EQ(s->get_statistics().head_seq, v);
+}
+
+TEST(StorageTest, AuditTrailRecordsEveryWrite) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  s->audit().configure({.include_data_snapshots = true});
+  ASSERT_TRUE(s->store_data("user:1", {{"n", 1}}, {.identity = "svc-a"}).ok());
+  ASSERT_TRUE(s->store_data("user:10", {{"n", 10}}).ok());
+  ASSERT_TRUE(s->store_data("user:1", {{"n", 2}}, {.identity = "svc-b"}).ok());
+  ASSERT_TRUE(s->delete_data("user:1", {.identity = "svc-c"}).ok());
+  auto trail = s->get_audit_trail("user:1");
+  ASSERT_TRUE(trail.ok());
+  ASSERT_EQ(trail->size(), 3u);
+  EXPECT_EQ((*trail)[0].operation, "store");
+  EXPECT_EQ((*trail)[0].identity, "svc-a");
+  EXPECT_EQ((*trail)[0].data, (Json{{"n", 1}}));
+  EXPECT_EQ((*trail)[1].identity, "svc-b");
+  EXPECT_EQ((*trail)[2].operation, "delete");
+  EXPECT_FALSE((*trail)[2].data);
+  EXPECT_LT((*trail)[0].seq, (*trail)[1].seq);
+  EXPECT_LE((*trail)[0].timestamp, (*trail)[2].timestamp);
+  EXPECT_GT((*trail)[0].timestamp, std::chrono::system_clock::now() - std::chrono::minutes(5));
+
+  s->audit().configure({.include_data_snapshots = false});
+  EXPECT_FALSE((*s->get_audit_trail("user:1"))[0].data);
+}
+
+TEST(StorageTest, AuditKeepsNewestEntriesPerKey) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(s->store_data("k", {{"i", i}}).ok());
+  s->audit().configure({.include_data_snapshots = true, .max_entries_per_key = 3});
+  auto trail = *s->get_audit_trail("k");
+  ASSERT_EQ(trail.size(), 3u);
+  EXPECT_EQ(trail.front().data, (Json{{"i", 7}}));
+  s->audit().configure({.max_entries_per_key = 0});
+  EXPECT_EQ(s->get_audit_trail("k")->size(), 3u);  // the older index rows were pruned
+}
+
+TEST(StorageTest, AuditRetentionDropsOldEntries) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  ASSERT_TRUE(s->store_data("k", {{"i", 1}}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_TRUE(s->store_data("k", {{"i", 2}}).ok());
+  s->audit().configure({.retention = std::chrono::seconds(1)});
+  EXPECT_EQ(s->get_audit_trail("k")->size(), 1u);
+}
+
+TEST(StorageTest, DataChangedCallbacksSeeOldAndNew) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  std::vector<DataChanged> seen;
+  std::mutex mu;
+  std::condition_variable cv;
+  int async_seen = 0;
+  ASSERT_TRUE(s->notifications().add_callback("data_changed", [&](const DataChanged& c) {
+    seen.push_back(c);
+  }).ok());
+  auto id = s->notifications().add_async_callback("data_changed", [&](const DataChanged&) {
+    std::lock_guard l(mu);
+    ++async_seen;
+    cv.notify_all();
+  });
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(s->notifications().add_callback("nope", [](const DataChanged&) {}).status().code(),
+            StatusCode::kInvalidArgument);
+
+  ASSERT_TRUE(s->store_data("k", {{"v", 1}}, {.identity = "me"}).ok());
+  ASSERT_TRUE(s->store_data("k", {{"v", 2}}).ok());
+  ASSERT_TRUE(s->delete_data("k").ok());
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_FALSE(seen[0].old_data);
+  EXPECT_EQ(seen[0].new_data, (Json{{"v", 1}}));
+  EXPECT_EQ(seen[0].identity, "me");
+  EXPECT_EQ(seen[1].old_data, (Json{{"v", 1}}));
+  EXPECT_EQ(seen[2].old_data, (Json{{"v", 2}}));
+  EXPECT_FALSE(seen[2].new_data);
+  {
+    std::unique_lock l(mu);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return async_seen == 3; }));
+  }
+  EXPECT_TRUE(s->notifications().remove_callback(*id));
+  EXPECT_FALSE(s->notifications().remove_callback(*id));
+}
+
+TEST(StorageTest, SlowAsyncCallbackDoesNotBlockWriters) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  std::atomic<bool> release{false};
+  std::atomic<int> calls{0};
+  ASSERT_TRUE(s->notifications().add_async_callback("data_changed", [&](const DataChanged&) {
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ++calls;
+  }).ok());
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(s->store_data("k", {{"i", i}}).ok());
+  EXPECT_EQ(calls.load(), 0);  // all 50 writes returned while the callback was stuck
+  release = true;
+  ASSERT_TRUE(s->close().ok());  // waits for the queued callbacks
+  EXPECT_EQ(calls.load(), 50);
+}
+
+TEST(StorageTest, CacheConfigureEvictAndPreload) {
+  TempDir dir;
+  {
+    auto s = open_store(dir.path());
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(s->store_data("critical:" + std::to_string(i), {{"i", i}}).ok());
+      ASSERT_TRUE(s->store_data("other:" + std::to_string(i), {{"i", i}}).ok());
+    }
+  }
+  Options o;
+  o.preload_keys = {"critical:*"};
+  auto s = open_store(dir.path(), o);
+  EXPECT_EQ(s->cache().statistics().size, 5u);
+  EXPECT_EQ(*s->cache().get("critical:3"), (Json{{"i", 3}}));
+  EXPECT_FALSE(s->cache().get("other:3"));
+
+  std::vector<std::string> evicted;
+  ASSERT_TRUE(s->cache().configure({.max_size = 2, .on_evict = [&](const std::string& k, const Json&) {
+                                      evicted.push_back(k);
+                                    }}).ok());
+  EXPECT_EQ(evicted.size(), 3u);
+  EXPECT_EQ(s->cache().statistics().capacity, 2u);
+  ASSERT_TRUE(s->load_data("other:1").ok());
+  ASSERT_TRUE(s->load_data("other:1").ok());
+  CacheStatistics st = s->get_statistics().cache;
+  EXPECT_GE(st.hits, 1u);
+  EXPECT_GT(st.hit_ratio, 0.0);
+  EXPECT_EQ(st.evictions, 4u);
+
+  // A manual put is visible to load_data until the key is written again.
+  ASSERT_TRUE(s->cache().put("other:2", {{"manual", true}}).ok());
+  EXPECT_EQ(**s->load_data("other:2"), (Json{{"manual", true}}));
+  ASSERT_TRUE(s->store_data("other:2", {{"i", 22}}).ok());
+  EXPECT_EQ(**s->load_data("other:2"), (Json{{"i", 22}}));
+  EXPECT_EQ(s->cache().put("", {}).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(StorageTest, WaitForSeesCommittedSeq) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  Seq v = *s->store_data("k", {{"a", 1}});
+  EXPECT_TRUE(s->wait_for(v, std::chrono::milliseconds(10)).ok());
+  EXPECT_EQ(s->wait_for(v + 1, std::chrono::milliseconds(20)).code(), StatusCode::kTimedOut);
+}
+
+TEST(StorageTest, HealthStatisticsAndMetrics) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  std::vector<std::string> ops;
+  s->add_instrumentation_callback(
+      [&](std::string_view op, std::string_view, std::chrono::nanoseconds d) {
+        EXPECT_GE(d.count(), 0);
+        ops.emplace_back(op);
+      });
+  ASSERT_TRUE(s->store_data("a", {{"x", 1}}).ok());
+  ASSERT_TRUE(s->load_data("a").ok());
+  EXPECT_FALSE(s->load_data("").ok());
+  EXPECT_EQ(ops, (std::vector<std::string>{"store_data", "load_data", "load_data"}));
+
+  Health h = s->check_health();
+  EXPECT_EQ(h.status, HealthStatus::kHealthy);
+  EXPECT_EQ(h.head_seq, 1u);
+  Statistics st = s->get_statistics();
+  EXPECT_EQ(st.event_count, 1u);
+  EXPECT_EQ(st.cache.hits, 1u);
+  Metrics m = s->get_metrics();
+  EXPECT_EQ(m.operations["store_data"].count, 1u);
+  EXPECT_EQ(m.operations["load_data"].errors, 1u);
+  EXPECT_NEAR(m.error_rate, 1.0 / 3, 1e-9);
+  EXPECT_GT(m.operations["store_data"].p50.count(), 0);
+  std::string text = s->metrics_text();
+  EXPECT_NE(text.find("omni_operations_total{op=\"load_data\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("omni_head_seq 1"), std::string::npos);
+
+  ASSERT_TRUE(s->close().ok());
+  EXPECT_EQ(s->check_health().status, HealthStatus::kOffline);
+}
+
+}  // namespace
+}  // namespace omni
