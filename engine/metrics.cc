@@ -57,7 +57,7 @@ void MetricsRegistry::record(Op op, std::chrono::nanoseconds d, bool error) {
   PerOp& p = ops_[static_cast<int>(op)];
   p.count.fetch_add(1, std::memory_order_relaxed);
   if (error) p.errors.fetch_add(1, std::memory_order_relaxed);
-  p.latency.record(static_cast<std::uint64_t>(d.count() < 0 ? 0 : d.count()));
+  if (d.count() >= 0) p.latency.record(static_cast<std::uint64_t>(d.count()));
 }
 
 Metrics MetricsRegistry::snapshot() const {

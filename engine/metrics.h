@@ -36,6 +36,7 @@ class LatencyHistogram {
 class MetricsRegistry {
  public:
   MetricsRegistry() : start_(std::chrono::steady_clock::now()) {}
+  // Counts one operation; a negative d (not timed) skips the latency histogram.
   void record(Op op, std::chrono::nanoseconds d, bool error);
   Metrics snapshot() const;
 

@@ -29,10 +29,12 @@ struct Callback {
 };
 using CallbackList = std::vector<Callback>;
 
-// One write of a commit: a store (doc set) or a delete (doc null).
+// One write of a commit: a store (doc set) or a delete (doc null). `owned` holds the
+// document when the caller gave it up, so it can go into the LRU view.
 struct Write {
-  std::string key;
-  std::shared_ptr<const Json> doc;
+  std::string_view key;
+  const Json* doc = nullptr;
+  std::shared_ptr<const Json> owned;
   std::optional<Seq> expected_version;
 };
 
@@ -42,7 +44,7 @@ struct StorageImpl {
   // Validates, appends one atomic group, updates the LRU view, runs notifications.
   // Returns the seq of the last write.
   Result<Seq> commit(std::vector<Write>& writes, const WriteOptions& wo);
-  Result<std::optional<Json>> load(std::string_view key);
+  Result<std::shared_ptr<const Json>> load(std::string_view key);
   Status preload(const std::vector<std::string>& patterns);
   void notify(std::vector<DataChanged> changes);
 
@@ -99,6 +101,7 @@ class OpScope {
   Op op_;
   std::string_view key_;
   std::chrono::steady_clock::time_point start_;
+  bool timed_;  // latency is sampled (1 op in 8) unless instrumentation needs every one
   bool admitted_;
   bool failed_ = false;
 };

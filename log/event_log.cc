@@ -10,8 +10,6 @@ namespace omni::log {
 namespace {
 
 constexpr std::string_view kEventsCf = "events";
-constexpr std::string_view kMetaCf = "meta";
-constexpr std::string_view kHeadKey = "head";  // BE64 seq + 32-byte hash
 
 Status from_rocks(const rocksdb::Status& s, std::string_view what) {
   std::string m = std::string(what) + ": " + s.ToString();
@@ -63,8 +61,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   rocksdb::ColumnFamilyOptions cfo;
   cfo.write_buffer_size = options.write_buffer_size;
 
-  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, std::string(kEventsCf),
-                                    std::string(kMetaCf)};
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, std::string(kEventsCf)};
   for (const auto& n : options.extra_column_families) {
     if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
   }
@@ -78,31 +75,22 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   log->db_.reset(raw);
   log->handle_names_ = names;
   log->events_cf_ = log->handles_[1];
-  log->meta_cf_ = log->handles_[2];
   log->max_group_bytes_ = options.max_group_bytes;
 
-  std::string head;
-  s = log->db_->Get(rocksdb::ReadOptions(), log->meta_cf_, kHeadKey, &head);
-  if (s.ok()) {
-    if (head.size() != 8 + 32) {
-      return Status::corruption("log meta 'head' has " + std::to_string(head.size()) +
-                                " bytes, expected 40");
-    }
-    log->head_seq_.store(decode_be64(head.data()));
-    std::memcpy(log->head_hash_.data(), head.data() + 8, 32);
-  } else if (!s.IsNotFound()) {
-    return from_rocks(s, "reading the log head");
-  }
-  // The head is written in the same batch as the events, so the newest event key
-  // must be exactly the head.
+  // The head is derived from the newest event rather than stored separately: the
+  // seq is its key, the hash is the SHA-256 of its bytes. One row less per group,
+  // and nothing that could disagree with the log.
   std::unique_ptr<rocksdb::Iterator> it(log->db_->NewIterator(rocksdb::ReadOptions(),
                                                              log->events_cf_));
   it->SeekToLast();
-  Seq last = it->Valid() && it->key().size() == 8 ? decode_be64(it->key().data()) : 0;
   if (!it->status().ok()) return from_rocks(it->status(), "reading the newest event");
-  if (last != log->head_seq_.load()) {
-    return Status::corruption("log head says seq " + std::to_string(log->head_seq_.load()) +
-                              " but the newest event is seq " + std::to_string(last));
+  if (it->Valid()) {
+    if (it->key().size() != 8) {
+      return Status::corruption("newest event key has " + std::to_string(it->key().size()) +
+                                " bytes, expected 8");
+    }
+    log->head_seq_.store(decode_be64(it->key().data()));
+    log->head_hash_ = sha256(it->value().ToStringView());
   }
   return log;
 }
@@ -214,10 +202,6 @@ Status EventLog::write_group(std::vector<Writer*>& group) {
     return Status();  // every writer failed its own precondition
   }
 
-  std::string head = seq_key(seq);
-  head.append(reinterpret_cast<const char*>(hash.data()), hash.size());
-  batch.Put(meta_cf_, kHeadKey, head);
-
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   rocksdb::Status s = db_->Write(wo, &batch);
@@ -296,9 +280,9 @@ Result<ChainCheck> EventLog::verify_chain() const {
   }
   if (!it->status().ok()) return from_rocks(it->status(), "verifying the log");
   c.head_hash = prev;
-  if (c.events_checked != head_seq() || prev != head_hash()) {
-    return fail(expect, "recorded head (seq " + std::to_string(head_seq()) + ", hash " +
-                            to_hex(head_hash()) + ") does not match the log's last event");
+  if (c.events_checked != head_seq()) {
+    return fail(expect, "the log ends at seq " + std::to_string(c.events_checked) +
+                            " but its head is seq " + std::to_string(head_seq()));
   }
   return c;
 }

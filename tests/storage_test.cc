@@ -38,6 +38,33 @@ TEST(StorageTest, StoreLoadUpdateDelete) {
   EXPECT_FALSE(s->load_data("never:written")->has_value());
 }
 
+TEST(StorageTest, RvalueDocumentsAreCachedOnWriteLvaluesOnFirstLoad) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  ASSERT_TRUE(s->store_data("moved", Json{{"a", 1}}).ok());
+  EXPECT_EQ(s->cache().get("moved"), (Json{{"a", 1}}));
+  const Json kept = {{"b", 2}};
+  ASSERT_TRUE(s->store_data("kept", kept).ok());
+  EXPECT_FALSE(s->cache().get("kept"));
+  EXPECT_EQ(**s->load_data("kept"), kept);
+  EXPECT_EQ(s->cache().get("kept"), kept);
+}
+
+TEST(StorageTest, LoadSharedReturnsTheCachedDocumentWithoutCopying) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  ASSERT_TRUE(s->store_data("k", Json{{"a", 1}}).ok());
+  auto a = s->load_shared("k");
+  auto b = s->load_shared("k");
+  ASSERT_TRUE(a.ok() && b.ok() && *a);
+  EXPECT_EQ(a->get(), b->get());  // one immutable document, shared
+  EXPECT_EQ(**a, (Json{{"a", 1}}));
+  auto none = s->load_shared("absent");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, nullptr);
+  EXPECT_EQ(s->load_shared("").status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(StorageTest, LoadsFromStateWhenNotCached) {
   TempDir dir;
   Options o;

@@ -115,10 +115,16 @@ class Storage {
   // Stores doc (a JSON object) under key. Returns the event's seq, which is also the
   // key's new version. kInvalidArgument (bad key or document), kConflict
   // (expected_version mismatch); nothing is written on error.
-  Result<Seq> store_data(std::string_view key, Json doc, const WriteOptions& wo = {});
+  // Given an rvalue, the document moves into the LRU view, so reading it back is a
+  // hit; given an lvalue, nothing is copied and the key is cached on its next load.
+  Result<Seq> store_data(std::string_view key, Json&& doc, const WriteOptions& wo = {});
+  Result<Seq> store_data(std::string_view key, const Json& doc, const WriteOptions& wo = {});
   // The document stored under key, or nullopt. kInvalidArgument for a bad key,
   // kCorruption when the stored bytes do not parse.
   Result<std::optional<Json>> load_data(std::string_view key);
+  // As load_data, without copying: the immutable document shared with the LRU view
+  // (null when absent). For hot read paths; nlohmann::json copies are expensive.
+  Result<std::shared_ptr<const Json>> load_shared(std::string_view key);
   // Deletes key; returns the delete event's seq (recorded even if the key was
   // absent, so the audit trail shows the attempt). expected_version as for stores.
   Result<Seq> delete_data(std::string_view key, const WriteOptions& wo = {});

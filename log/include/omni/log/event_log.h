@@ -4,7 +4,6 @@
 //   writers ──► queue ──► leader: check + stage (Projector) ──► one WriteBatch
 //                          │  events (seq BE64 → FlatBuffer)
 //                          │  derived rows (state, key index, …) from the Projector
-//                          │  meta "head" (seq + hash)
 //                          └► one rocksdb::DB::Write (fsync if any writer asked) ──► wake group
 //
 // Group commit follows LevelDB's DBImpl::Write: writers queue; the writer at the front
@@ -120,9 +119,10 @@ class EventLog {
   // Waits until head_seq() >= seq; kTimedOut after `timeout`.
   Status wait_for(Seq seq, std::chrono::nanoseconds timeout) const;
 
-  // Walks the whole log checking decode, seq continuity and the SHA-256 chain, and
-  // that the last hash matches the recorded head. IO errors are a non-OK Result; a
-  // broken chain is reported in ChainCheck::first_bad_seq.
+  // Walks the whole log checking decode, seq continuity and the SHA-256 chain. IO
+  // errors are a non-OK Result; a broken chain is reported in
+  // ChainCheck::first_bad_seq. ChainCheck::head_hash is the hash to anchor
+  // externally (e.g. publish it) to detect a rewrite of the whole log.
   Result<ChainCheck> verify_chain() const;
 
   // For the layers above: the database and a column family by name (nullptr if the
@@ -143,7 +143,6 @@ class EventLog {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::string> handle_names_;
   rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
   Projector* projector_ = nullptr;
   std::size_t max_group_bytes_ = 0;
 
