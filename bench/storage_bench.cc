@@ -72,13 +72,21 @@ struct RawRocks {
   }
 };
 
+// Stores live until release_stores() at the end of main: closing a RocksDB during
+// static destruction races RocksDB's own statics.
+std::unique_ptr<OmniStore> g_omni[2];
+std::unique_ptr<RawRocks> g_raw[2];
+std::map<std::size_t, std::unique_ptr<struct Loaded>> g_loaded;
+
 OmniStore& omni_store(bool sync) {
-  static OmniStore nosync("store-nosync"), withsync("store-sync");
-  return sync ? withsync : nosync;
+  auto& p = g_omni[sync];
+  if (!p) p = std::make_unique<OmniStore>(sync ? "store-sync" : "store-nosync");
+  return *p;
 }
 RawRocks& raw_rocks(bool sync) {
-  static RawRocks nosync("raw-nosync"), withsync("raw-sync");
-  return sync ? withsync : nosync;
+  auto& p = g_raw[sync];
+  if (!p) p = std::make_unique<RawRocks>(sync ? "raw-sync" : "raw-nosync");
+  return *p;
 }
 
 void BM_StoreData(benchmark::State& state, bool sync) {
@@ -114,10 +122,7 @@ struct Loaded {
 };
 
 Loaded& loaded(std::size_t n) {
-  static std::map<std::size_t, std::unique_ptr<Loaded>> cache;
-  static std::mutex mu;
-  std::lock_guard l(mu);
-  auto& slot = cache[n];
+  auto& slot = g_loaded[n];
   if (slot) return *slot;
   slot = std::make_unique<Loaded>();
   omni::Options o;
@@ -301,5 +306,8 @@ int main(int argc, char** argv) {
                 p.target);
   }
   memory_per_entry();
+  g_loaded.clear();
+  for (auto& p : g_omni) p.reset();
+  for (auto& p : g_raw) p.reset();
   return 0;
 }

@@ -120,8 +120,9 @@ Result<Seq> StorageImpl::commit(std::vector<Write>& writes, const WriteOptions& 
 
 Result<std::shared_ptr<const Json>> StorageImpl::load(std::string_view key) {
   using R = Result<std::shared_ptr<const Json>>;
-  OMNI_RETURN_IF_ERROR(validate_key(key));
+  // Only valid keys enter the view, so a hit needs no validation.
   if (auto e = lru.get(key)) return R(std::move(e->doc));
+  OMNI_RETURN_IF_ERROR(validate_key(key));
   // The head before the read: the view refuses this fill if a newer value of any
   // key has been evicted since (see LruView::fill).
   const Seq snapshot = log->head_seq();

@@ -1,5 +1,7 @@
 #include "omni/projections/lru_view.h"
 
+#include <algorithm>
+
 namespace omni::projections {
 
 void LruView::unlink(Node* n) {
@@ -12,18 +14,19 @@ void LruView::push_front(Node* n) {
   n->next = head_.next;
   head_.next->prev = n;
   head_.next = n;
+  n->stamp = ++tick_;
 }
 
 std::optional<LruView::Entry> LruView::get(std::string_view key) {
   std::lock_guard l(mu_);
   auto it = map_.find(key);
   if (it == map_.end()) {
-    misses_.fetch_add(1, std::memory_order_relaxed);
+    bump(misses_);
     return std::nullopt;
   }
-  hits_.fetch_add(1, std::memory_order_relaxed);
+  bump(hits_);
   Node* n = &it->second;
-  if (head_.next != n) {
+  if (tick_ - n->stamp >= std::max<std::size_t>(1, capacity_ / 2)) {
     unlink(n);
     push_front(n);
   }
@@ -60,7 +63,7 @@ void LruView::evict_locked(Evicted* evicted) {
     if (victim->entry.seq > w) w = victim->entry.seq;
     if (on_evict_) evicted->emplace_back(it->first, std::move(victim->entry.doc));
     map_.erase(it);
-    evictions_.fetch_add(1, std::memory_order_relaxed);
+    bump(evictions_);
   }
 }
 

@@ -26,6 +26,17 @@ TEST(LruViewTest, EvictsLeastRecentlyUsed) {
   EXPECT_EQ(v.evictions(), 1u);
 }
 
+TEST(LruViewTest, RecentlyHitEntriesOutliveColdOnesInALargeView) {
+  LruView v(100);
+  for (int i = 0; i < 100; ++i) v.put("k" + std::to_string(i), doc(i + 1, i));
+  // k0..k9 are the oldest; touch them, then insert 50 new keys.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(v.get("k" + std::to_string(i)));
+  for (int i = 100; i < 150; ++i) v.put("k" + std::to_string(i), doc(i + 1, i));
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(v.peek("k" + std::to_string(i))) << i;
+  for (int i = 10; i < 60; ++i) EXPECT_FALSE(v.peek("k" + std::to_string(i))) << i;
+  EXPECT_EQ(v.size(), 100u);
+}
+
 TEST(LruViewTest, CountsHitsAndMisses) {
   LruView v(4);
   v.put("a", doc(1, 1));

@@ -1,6 +1,10 @@
 // LruView: the in-memory view of recent documents in front of the state projection.
 //
 // O(1) get / put / erase: a hash map of nodes threaded on an intrusive recency list.
+// Recency is by last promotion: a hit moves its entry to the front unless the entry
+// is already among the capacity/2 most recently promoted or inserted ones (then it
+// cannot be the next victim anyway). That spares hot entries the pointer writes to
+// their neighbours; for capacities below 4 the order is exact LRU.
 // An entry with a null document records "absent at seq" (deletes, and misses read
 // from the state), so repeated misses are hits too.
 //
@@ -71,6 +75,8 @@ class LruView {
 
   std::size_t size() const;
   std::size_t capacity() const;
+  // Counters are written under the lock (no atomic read-modify-write on the hit
+  // path) and readable without it.
   std::uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   std::uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
   std::uint64_t evictions() const { return evictions_.load(std::memory_order_relaxed); }
@@ -81,6 +87,7 @@ class LruView {
     Node* prev = nullptr;
     Node* next = nullptr;
     const std::string* key = nullptr;  // the map's own key
+    std::uint64_t stamp = 0;           // tick_ when last promoted or inserted
   };
   struct Hash {
     using is_transparent = void;
@@ -91,6 +98,9 @@ class LruView {
 
   void unlink(Node* n);
   void push_front(Node* n);
+  static void bump(std::atomic<std::uint64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   void insert_locked(std::string_view key, Entry e, Evicted* evicted);
   void evict_locked(Evicted* evicted);
   void notify(Evicted& evicted);
@@ -99,6 +109,7 @@ class LruView {
   Map map_;
   Node head_;  // sentinel: head_.next is the most recent, head_.prev the least
   std::size_t capacity_;
+  std::uint64_t tick_ = 0;
   static constexpr std::size_t kWatermarks = 1024;
   Seq& watermark(std::string_view key) { return watermarks_[Hash{}(key) % kWatermarks]; }
   std::array<Seq, kWatermarks> watermarks_{};
