@@ -1,7 +1,8 @@
 // State projection: key -> (version, document), durable in the "state" column
 // family and written in the same WriteBatch as the event it derives from, so it is
 // exactly consistent with the log after any crash. The version of a key is the seq
-// of its last write; 0 means absent.
+// of its last write; 0 means absent. A row holds only the version; the document is
+// that event's payload, read from the log.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -22,7 +23,7 @@ inline constexpr std::string_view kStateCf = "state";
 
 struct StateEntry {
   Seq version = 0;
-  std::string payload;  // the document as stored in the event (compact JSON)
+  std::string payload;  // the document as stored in its event (compact JSON)
   friend bool operator==(const StateEntry&, const StateEntry&) = default;
 };
 
@@ -49,7 +50,10 @@ class StateProjection {
     Seq version = 0;  // 0 = absent
     std::string payload;
   };
-  Result<Known> current(std::string_view key) const;
+  // Committed or overlaid state of key; the payload only when need_payload.
+  Result<Known> current(std::string_view key, bool need_payload) const;
+  // Decodes a state row and fetches its document from the log.
+  Result<StateEntry> entry(std::string_view key, std::string_view value) const;
 
   const log::EventLog& log_;
   rocksdb::ColumnFamilyHandle* cf_;
