@@ -193,8 +193,9 @@ Status Storage::close() {
     return Status::timed_out(std::to_string(im.in_flight.load()) +
                              " operation(s) still running after close_timeout");
   }
-  // Async callbacks queued before closing still run, within the deadline; then the
-  // pool stops (dropping what is left) and its threads are joined.
+  // Async callbacks and async operations queued before closing still run (the
+  // operations fail with kUnavailable), within the deadline; then the pool stops,
+  // dropping what is left, and its threads are joined.
   if (!im.life_cv.wait_until(l, deadline, [&] { return im.pending_async.load() == 0; })) {
     im.logger->warn("close: dropping {} queued async callback(s)", im.pending_async.load());
   }
@@ -210,6 +211,15 @@ Status Storage::close() {
 }
 
 boost::asio::any_io_executor Storage::executor() { return impl_->pool.get_executor(); }
+
+void Storage::async_begin() { impl_->pending_async.fetch_add(1); }
+
+void Storage::async_end() {
+  if (impl_->pending_async.fetch_sub(1) == 1) {
+    std::lock_guard l(impl_->life_mu);
+    impl_->life_cv.notify_all();
+  }
+}
 
 Result<Seq> Storage::store_data(std::string_view key, Json&& doc, const WriteOptions& wo) {
   OpScope op(*impl_, Op::kStoreData, key);

@@ -76,7 +76,7 @@ struct StorageImpl {
   // Lifecycle: operations count themselves in; close() waits for them.
   std::atomic<bool> closing{false};
   std::atomic<std::int64_t> in_flight{0};
-  std::atomic<std::int64_t> pending_async{0};
+  std::atomic<std::int64_t> pending_async{0};  // queued async callbacks and operations
   std::mutex life_mu;
   std::condition_variable life_cv;
   bool closed = false;  // guarded by life_mu

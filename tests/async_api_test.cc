@@ -66,6 +66,27 @@ TEST(AsyncApiTest, UseFutureCompletes) {
   }
 }
 
+TEST(AsyncApiTest, CloseCompletesQueuedOperations) {
+  omni::testing::TempDir dir;
+  auto s = std::move(*Storage::open({.path = dir.path()}));
+  std::vector<std::future<Seq>> fs;
+  for (int i = 0; i < 200; ++i) {
+    fs.push_back(s->async_store_data("k" + std::to_string(i), {{"i", i}}, {}, asio::use_future));
+  }
+  ASSERT_TRUE(s->close().ok());
+  int stored = 0, refused = 0;
+  for (auto& f : fs) {
+    try {
+      f.get();  // every handler ran: no broken promise
+      ++stored;
+    } catch (const boost::system::system_error& e) {
+      EXPECT_EQ(e.code(), make_error_code(StatusCode::kUnavailable));
+      ++refused;
+    }
+  }
+  EXPECT_EQ(stored + refused, 200);
+}
+
 TEST(AsyncApiTest, CallbackTokenGetsErrorCodeAndValue) {
   omni::testing::TempDir dir;
   auto s = std::move(*Storage::open({.path = dir.path()}));

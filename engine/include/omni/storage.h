@@ -185,6 +185,11 @@ class Storage {
  private:
   explicit Storage(std::unique_ptr<detail::StorageImpl> impl);
 
+  // Counts queued async operations so close() waits for them (within its timeout)
+  // instead of dropping their handlers.
+  void async_begin();
+  void async_end();
+
   // Runs fn on the engine's executor and completes the handler on its associated
   // executor (the engine's by default).
   template <typename T, typename Fn, typename Token>
@@ -193,7 +198,8 @@ class Storage {
         [this](auto handler, Fn fn) {
           auto work = boost::asio::make_work_guard(
               boost::asio::get_associated_executor(handler, executor()));
-          boost::asio::post(executor(), [h = std::move(handler), fn = std::move(fn),
+          async_begin();
+          boost::asio::post(executor(), [this, h = std::move(handler), fn = std::move(fn),
                                          work = std::move(work)]() mutable {
             Result<T> r = fn();
             boost::system::error_code ec;
@@ -208,6 +214,7 @@ class Storage {
               std::move(h)(ec, std::move(value));
             });
             work.reset();
+            async_end();
           });
         },
         token, std::move(fn));
