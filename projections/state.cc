@@ -1,6 +1,5 @@
 #include "omni/projections/state.h"
 
-#include <cstring>
 #include <memory>
 
 namespace omni::projections {
