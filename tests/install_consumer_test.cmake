@@ -1,6 +1,7 @@
 # Installs the already-built project into WORK_DIR/prefix, then configures, builds and
 # runs examples/consumer against it with find_package(omni), and compiles it once more
-# with the flags from omni.pc.
+# with the flags from omni.pc. CXX_FLAGS are the project's own (sanitizer builds
+# need the consumer built the same way).
 file(REMOVE_RECURSE ${WORK_DIR})
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -14,7 +15,7 @@ if(EXISTS ${WORK_DIR}/prefix/include/omni/log)
   message(FATAL_ERROR "internal headers (omni/log) were installed")
 endif()
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples/consumer -B ${WORK_DIR}/build
-    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release)
+    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}")
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer ${WORK_DIR}/db-cmake)
 
@@ -25,5 +26,6 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "pkg-config omni failed")
 endif()
 separate_arguments(pc UNIX_COMMAND "${pc}")
-run(c++ ${SOURCE_DIR}/examples/consumer/main.cc -o ${WORK_DIR}/consumer-pc ${pc})
+separate_arguments(flags UNIX_COMMAND "${CXX_FLAGS}")
+run(c++ ${flags} ${SOURCE_DIR}/examples/consumer/main.cc -o ${WORK_DIR}/consumer-pc ${pc})
 run(${WORK_DIR}/consumer-pc ${WORK_DIR}/db-pc)
