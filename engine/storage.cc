@@ -123,8 +123,8 @@ Result<std::shared_ptr<const Json>> StorageImpl::load(std::string_view key) {
   // Only valid keys enter the view, so a hit needs no validation.
   if (auto e = lru.get(key)) return R(std::move(e->doc));
   OMNI_RETURN_IF_ERROR(validate_key(key));
-  // The head before the read: the view refuses this fill if a newer value of any
-  // key has been evicted since (see LruView::fill).
+  // The head before the read: the view refuses this fill if a newer write to the
+  // key's bucket has been invalidated or evicted since (see LruView::fill).
   const Seq snapshot = log->head_seq();
   Result<std::optional<projections::StateEntry>> st = projections->state().get(key);
   if (!st.ok()) return st.status();
