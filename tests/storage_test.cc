@@ -306,5 +306,27 @@ TEST(StorageTest, HealthStatisticsAndMetrics) {
   EXPECT_EQ(s->check_health().status, HealthStatus::kOffline);
 }
 
+TEST(StorageTest, CloseIsBoundedByCloseTimeout) {
+  TempDir dir;
+  Options o;
+  o.close_timeout = std::chrono::milliseconds(100);
+  auto s = open_store(dir.path(), o);
+  std::atomic<bool> entered{false}, release{false};
+  ASSERT_TRUE(s->notifications().add_callback("data_changed", [&](const DataChanged&) {
+    entered = true;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }).ok());
+  std::thread writer([&] { EXPECT_TRUE(s->store_data("k", Json{{"a", 1}}).ok()); });
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto start = std::chrono::steady_clock::now();
+  Status first = s->close();  // the write is still in its callback
+  EXPECT_EQ(first.code(), StatusCode::kTimedOut) << first.to_string();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(s->load_data("k").status().code(), StatusCode::kUnavailable);  // refusing new calls
+  release = true;
+  writer.join();
+  EXPECT_TRUE(s->close().ok());
+}
+
 }  // namespace
 }  // namespace omni
