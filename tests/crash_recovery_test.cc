@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <random>
 #include <sstream>
@@ -139,6 +140,32 @@ TEST(CrashRecoveryTest, AcknowledgedSyncWritesSurviveKill9) {
     EXPECT_EQ(stored, *replay);
   }
   EXPECT_GT(total_acks, 0u) << "the writer never acknowledged anything";
+}
+
+TEST(CrashRecoveryTest, TornWalTailLeavesStoreAtTheIntactPrefix) {
+  omni::testing::TempDir dir;
+  {
+    auto s = std::move(*Storage::open({.path = dir.path(), .sync = true}));
+    for (int i = 1; i <= 20; ++i) {
+      ASSERT_TRUE(s->store_data("k" + std::to_string(i % 7), Json{{"i", i}}).ok());
+    }
+  }
+  std::filesystem::path newest;
+  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+    if (f.path().extension() == ".log" && (newest.empty() || f.path() > newest)) newest = f.path();
+  }
+  ASSERT_FALSE(newest.empty());
+  std::filesystem::resize_file(newest, std::filesystem::file_size(newest) - 3);
+
+  auto s = Storage::open({.path = dir.path()});
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_EQ((*s)->get_statistics().head_seq, 19u);
+  // k6 was last written by i=20 (lost) and before that by i=13.
+  EXPECT_EQ(**(*s)->load_data("k6"), (Json{{"i", 13}}));
+  EXPECT_EQ(**(*s)->load_data("k5"), (Json{{"i", 19}}));
+  EXPECT_EQ((*s)->get_audit_trail("k6")->size(), 2u);  // i=6 and i=13
+  ASSERT_TRUE((*s)->store_data("k6", Json{{"i", 20}}).ok());
+  EXPECT_EQ(*(*s)->get_version("k6"), 20u);
 }
 
 }  // namespace
