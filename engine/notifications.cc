@@ -78,6 +78,23 @@ Result<Notifications::CallbackId> Notifications::add_async_callback(std::string_
   return add(impl_, event, std::move(fn), true);
 }
 
+namespace {
+Notifications::DataChangedFn adapt(Notifications::KeyOldNewFn fn) {
+  if (!fn) return nullptr;
+  return [fn = std::move(fn)](const DataChanged& c) { fn(c.key, c.old_data, c.new_data); };
+}
+}  // namespace
+
+Result<Notifications::CallbackId> Notifications::add_callback(std::string_view event,
+                                                              KeyOldNewFn fn) {
+  return add(impl_, event, adapt(std::move(fn)), false);
+}
+
+Result<Notifications::CallbackId> Notifications::add_async_callback(std::string_view event,
+                                                                    KeyOldNewFn fn) {
+  return add(impl_, event, adapt(std::move(fn)), true);
+}
+
 bool Notifications::remove_callback(CallbackId id) {
   std::lock_guard l(impl_.callbacks_mu);
   auto next = std::make_shared<detail::CallbackList>(*impl_.callbacks);

@@ -43,6 +43,9 @@ TEST(ConcurrencyTest, ExpectedVersionUpdatesOfOneKeyNeverLoseAWrite) {
   EXPECT_EQ((**s->load_data("counter"))["n"].get<int>(), successes.load());
   EXPECT_EQ(s->get_audit_trail("counter")->size(), static_cast<std::size_t>(successes + 1));
   EXPECT_EQ(s->get_statistics().head_seq, static_cast<Seq>(successes + 1));
+  // The key's final version is the seq of its last write: the initial store (seq 1)
+  // plus one per success.
+  EXPECT_EQ(*s->get_version("counter"), static_cast<Seq>(successes + 1));
 }
 
 // Concurrent writers and readers of overlapping keys: after the writers stop, every

@@ -212,6 +212,21 @@ TEST(StorageTest, DataChangedCallbacksSeeOldAndNew) {
   EXPECT_FALSE(s->notifications().remove_callback(*id));
 }
 
+TEST(StorageTest, KeyOldNewCallbackFormOfTheReferenceReadme) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  std::vector<std::string> seen;
+  ASSERT_TRUE(s->notifications().add_callback(
+      "data_changed", [&](const std::string& key, const std::optional<Json>& old_data,
+                          const std::optional<Json>& new_data) {
+        seen.push_back(key + ":" + (old_data ? old_data->dump() : "-") + ">" +
+                       (new_data ? new_data->dump() : "-"));
+      }).ok());
+  ASSERT_TRUE(s->store_data("k", Json{{"v", 1}}).ok());
+  ASSERT_TRUE(s->delete_data("k").ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{R"(k:->{"v":1})", R"(k:{"v":1}>-)"}));
+}
+
 TEST(StorageTest, SlowAsyncCallbackDoesNotBlockWriters) {
   TempDir dir;
   auto s = open_store(dir.path());

@@ -81,11 +81,16 @@ class Audit {
 class Notifications {
  public:
   using DataChangedFn = std::function<void(const DataChanged&)>;
+  // The reference README's form: fn(key, old_data, new_data).
+  using KeyOldNewFn = std::function<void(const std::string& key, const std::optional<Json>& old_data,
+                                         const std::optional<Json>& new_data)>;
   using CallbackId = std::uint64_t;
 
   // event must be "data_changed"; anything else is kInvalidArgument.
   Result<CallbackId> add_callback(std::string_view event, DataChangedFn fn);
+  Result<CallbackId> add_callback(std::string_view event, KeyOldNewFn fn);
   Result<CallbackId> add_async_callback(std::string_view event, DataChangedFn fn);
+  Result<CallbackId> add_async_callback(std::string_view event, KeyOldNewFn fn);
   bool remove_callback(CallbackId id);
 
  private:
