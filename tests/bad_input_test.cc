@@ -1,6 +1,8 @@
 // Every kind of bad input is refused with kInvalidArgument naming the problem, and
 // the store is exactly as it was before.
 #include <gtest/gtest.h>
+
+#include <cmath>
 #include <rocksdb/db.h>
 
 #include "omni/storage.h"
@@ -46,6 +48,7 @@ TEST(BadInputTest, EachBadInputIsRefusedAndChangesNothing) {
        "over max_value_bytes (16777216)"},
       {"invalid UTF-8 in document", "good", Json{{"s", std::string("\xED\xA0\x80")}},
        "cannot be encoded"},
+      {"NaN in document", "good", Json{{"x", std::nan("")}}, "NaN or infinity"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

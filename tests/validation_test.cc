@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace omni::detail {
 namespace {
 
@@ -50,6 +52,25 @@ TEST(EncodeDocumentTest, OnlyObjectsWithinTheLimit) {
   EXPECT_NE(big.message().find("over max_value_bytes"), std::string::npos);
   Status utf = encode_document("k", Json{{"a", std::string("\xC0\x80")}}, 100, &out);
   EXPECT_EQ(utf.code(), StatusCode::kInvalidArgument);
+}
+
+TEST(EncodeDocumentTest, RefusesWhatJsonCannotHold) {
+  std::string out;
+  Status nan = encode_document("k", Json{{"a", {{"b", std::nan("")}}}}, 1000, &out);
+  EXPECT_EQ(nan.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(nan.message().find("NaN or infinity"), std::string::npos);
+  EXPECT_EQ(encode_document("k", Json{{"a", HUGE_VAL}}, 1000, &out).code(),
+            StatusCode::kInvalidArgument);
+
+  Json deep = Json::object();
+  Json* cur = &deep;
+  for (std::size_t i = 0; i < kMaxDepth; ++i) cur = &((*cur)["d"] = Json::object());
+  Status too_deep = encode_document("k", deep, 1 << 20, &out);
+  EXPECT_NE(too_deep.message().find("nested deeper than 256"), std::string::npos) << too_deep.message();
+  Json ok = Json::object();
+  cur = &ok;
+  for (std::size_t i = 1; i < kMaxDepth; ++i) cur = &((*cur)["d"] = Json::object());
+  EXPECT_TRUE(encode_document("k", ok, 1 << 20, &out).ok());
 }
 
 TEST(PrintableKeyTest, EscapesAndTruncates) {
