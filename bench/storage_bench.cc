@@ -33,7 +33,7 @@ fs::path scratch(const std::string& name) {
   return p;
 }
 
-// A ~200-byte document, as a user profile.
+// A ~200-byte document (compact JSON), as a user profile.
 omni::Json make_doc(std::uint64_t i) {
   return {{"id", i},
           {"name", "user-" + std::to_string(i)},
@@ -41,6 +41,7 @@ omni::Json make_doc(std::uint64_t i) {
           {"role", i % 3 == 0 ? "admin" : "member"},
           {"active", true},
           {"created", "2026-11-25T20:31:19Z"},
+          {"team", "storage-engine"},
           {"tags", {"alpha", "beta", "gamma"}},
           {"score", 12345.5}};
 }
@@ -305,6 +306,7 @@ int main(int argc, char** argv) {
     std::printf("%-42s %14.0f %-42s %14.0f %7.2f  %s\n", p.omni, a, p.base, b, b > 0 ? a / b : 0,
                 p.target);
   }
+  std::printf("document: %zu bytes of compact JSON\n", make_doc(42).dump().size());
   memory_per_entry();
   g_loaded.clear();
   for (auto& p : g_omni) p.reset();

@@ -3,8 +3,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <utility>
-#include <vector>
 
 namespace omni::detail {
 
@@ -77,27 +75,22 @@ Status validate_key(std::string_view key) {
 
 namespace {
 
-// Walks the document without recursion (a hostile depth must not overflow our
-// stack) for what compact JSON would silently change or cannot hold: NaN and
+// Looks for what compact JSON would silently change or cannot hold: NaN and
 // infinities (nlohmann writes them as null) and nesting deeper than kMaxDepth
-// (dump() and parse() recurse).
-Status check_values(std::string_view key, const Json& doc) {
-  std::vector<std::pair<const Json*, std::size_t>> stack = {{&doc, 1}};
-  while (!stack.empty()) {
-    auto [j, depth] = stack.back();
-    stack.pop_back();
-    if (j->is_number_float() && !std::isfinite(j->get<double>())) {
-      return Status::invalid_argument("document for key '" + printable_key(key) +
-                                      "' contains NaN or infinity, which JSON cannot represent");
-    }
-    if (!j->is_structured()) continue;
-    if (depth > kMaxDepth) {
-      return Status::invalid_argument("document for key '" + printable_key(key) +
-                                      "' is nested deeper than " + std::to_string(kMaxDepth) +
-                                      " levels");
-    }
-    for (const Json& child : *j) stack.emplace_back(&child, depth + 1);
+// (dump() and parse() recurse). The recursion here stops at kMaxDepth, so a
+// hostile depth cannot overflow our stack.
+Status check_values(std::string_view key, const Json& j, std::size_t depth) {
+  if (j.is_number_float() && !std::isfinite(j.get<double>())) {
+    return Status::invalid_argument("document for key '" + printable_key(key) +
+                                    "' contains NaN or infinity, which JSON cannot represent");
   }
+  if (!j.is_structured()) return Status();
+  if (depth > kMaxDepth) {
+    return Status::invalid_argument("document for key '" + printable_key(key) +
+                                    "' is nested deeper than " + std::to_string(kMaxDepth) +
+                                    " levels");
+  }
+  for (const Json& child : j) OMNI_RETURN_IF_ERROR(check_values(key, child, depth + 1));
   return Status();
 }
 
@@ -109,7 +102,7 @@ Status encode_document(std::string_view key, const Json& doc, std::size_t max_by
     return Status::invalid_argument("document for key '" + printable_key(key) +
                                     "' is a JSON " + doc.type_name() + ", not an object");
   }
-  OMNI_RETURN_IF_ERROR(check_values(key, doc));
+  OMNI_RETURN_IF_ERROR(check_values(key, doc, 1));
   try {
     *compact = doc.dump();  // strict: throws on strings that are not valid UTF-8
   } catch (const Json::exception& e) {

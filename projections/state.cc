@@ -65,7 +65,10 @@ Status StateProjection::for_each(
 
 Result<StateProjection::Known> StateProjection::current(std::string_view key,
                                                         bool need_payload) const {
-  if (auto it = overlay_.find(std::string(key)); it != overlay_.end()) return it->second;
+  if (auto it = overlay_.find(key); it != overlay_.end()) {
+    const Pending& p = it->second;
+    return Known{p.version, need_payload && p.payload ? *p.payload : std::string()};
+  }
   if (need_payload) {
     Result<std::optional<StateEntry>> e = get(key);
     if (!e.ok()) return e.status();
@@ -84,11 +87,14 @@ Result<StateProjection::Known> StateProjection::current(std::string_view key,
 Status StateProjection::stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
   // Pass 1: check every precondition before touching anything, so a request is
   // all-or-nothing. `local` holds this request's own earlier writes.
-  std::vector<std::pair<std::string_view, Known>> local;
+  std::vector<std::pair<std::string_view, Pending>> local;
   bool need_payload = false;
   auto lookup = [&](std::string_view key) -> Result<Known> {
     for (auto it = local.rbegin(); it != local.rend(); ++it) {
-      if (it->first == key) return it->second;
+      if (it->first == key) {
+        const Pending& p = it->second;
+        return Known{p.version, need_payload && p.payload ? *p.payload : std::string()};
+      }
     }
     return current(key, need_payload);
   };
@@ -108,19 +114,19 @@ Status StateProjection::stage(log::AppendRequest& req, Seq first_seq, rocksdb::W
     }
     const Seq seq = first_seq + i;
     if (d.type == log::EventType::kDataStored) {
-      local.emplace_back(d.key, Known{seq, d.payload});
+      local.emplace_back(d.key, Pending{seq, &d.payload});
     } else {
-      local.emplace_back(d.key, Known{});
+      local.emplace_back(d.key, Pending{});
     }
   }
   // Pass 2: stage rows and remember them for later requests of this group.
-  for (auto& [key, k] : local) {
-    if (k.version == 0) {
+  for (const auto& [key, p] : local) {
+    if (p.version == 0) {
       batch->Delete(cf_, key);
     } else {
-      batch->Put(cf_, key, log::EventLog::seq_key(k.version));
+      batch->Put(cf_, key, log::EventLog::seq_key(p.version));
     }
-    overlay_[std::string(key)] = std::move(k);
+    overlay_[key] = p;
   }
   return Status();
 }

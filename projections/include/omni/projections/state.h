@@ -50,6 +50,12 @@ class StateProjection {
     Seq version = 0;  // 0 = absent
     std::string payload;
   };
+  // A write staged in the group in progress. Borrows from the group's drafts,
+  // which outlive the group.
+  struct Pending {
+    Seq version = 0;                       // 0 = deleted
+    const std::string* payload = nullptr;  // the stored document
+  };
   // Committed or overlaid state of key; the payload only when need_payload.
   Result<Known> current(std::string_view key, bool need_payload) const;
   // Decodes a state row and fetches its document from the log.
@@ -58,7 +64,7 @@ class StateProjection {
   const log::EventLog& log_;
   rocksdb::ColumnFamilyHandle* cf_;
   // Keys written by earlier requests of the group in progress (not yet committed).
-  std::unordered_map<std::string, Known> overlay_;
+  std::unordered_map<std::string_view, Pending> overlay_;
 };
 
 // Rebuilds what the state projection must hold by replaying the log from seq 1:
