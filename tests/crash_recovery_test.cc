@@ -28,8 +28,8 @@ struct Ack {
   std::string doc;  // compact JSON, or "-" for a delete
 };
 
-// Runs crash_writer on `path` for about `run_ms`, kills it with SIGKILL and returns
-// every write it acknowledged.
+// Runs crash_writer on `path` until `run_ms` after its first acknowledged write,
+// kills it with SIGKILL and returns every write it acknowledged.
 std::vector<Ack> run_and_kill(const std::string& path, unsigned seed, int run_ms) {
   int fds[2];
   EXPECT_EQ(pipe(fds), 0);
@@ -45,8 +45,10 @@ std::vector<Ack> run_and_kill(const std::string& path, unsigned seed, int run_ms
   close(fds[1]);
   std::string out;
   char buf[65536];
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(run_ms);
-  bool killed = false;
+  // The kill is timed from the first acknowledged write, so a slow start (a loaded
+  // machine, sanitizer builds) does not turn rounds into kills before any write.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool armed = false, killed = false;
   for (;;) {
     if (!killed && std::chrono::steady_clock::now() >= deadline) {
       kill(pid, SIGKILL);
@@ -57,6 +59,10 @@ std::vector<Ack> run_and_kill(const std::string& path, unsigned seed, int run_ms
       const ssize_t n = read(fds[0], buf, sizeof buf);
       if (n <= 0) break;  // EOF: the child is gone
       out.append(buf, static_cast<std::size_t>(n));
+      if (!armed) {
+        armed = true;
+        deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(run_ms);
+      }
     }
   }
   close(fds[0]);

@@ -169,9 +169,10 @@ TEST(StorageTest, AuditRetentionDropsOldEntries) {
   TempDir dir;
   auto s = open_store(dir.path());
   ASSERT_TRUE(s->store_data("k", {{"i", 1}}).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   ASSERT_TRUE(s->store_data("k", {{"i", 2}}).ok());
-  s->audit().configure({.retention = std::chrono::seconds(1)});
+  // The first entry is 2.5 s old, the second fresh (2 s of slack for a slow machine).
+  s->audit().configure({.retention = std::chrono::seconds(2)});
   EXPECT_EQ(s->get_audit_trail("k")->size(), 1u);
 }
 
