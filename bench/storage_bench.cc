@@ -5,6 +5,7 @@
 // omni run with the baseline run next to it cancels most of the machine's drift.
 //
 //   build/release/bench/storage_bench [--rounds=N] [google benchmark flags]
+//   OMNI_WB_MB=N sets the memtable size of both sides' write benchmarks (default 64).
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <rocksdb/db.h>
@@ -57,6 +58,7 @@ struct OmniStore {
   explicit OmniStore(const std::string& name) {
     omni::Options o;
     o.path = scratch(name).string();
+    if (const char* wb = std::getenv("OMNI_WB_MB")) o.write_buffer_size = std::stoul(wb) << 20;
     s = std::move(*omni::Storage::open(o));
   }
 };
@@ -68,6 +70,7 @@ struct RawRocks {
     rocksdb::Options o;
     o.create_if_missing = true;
     o.IncreaseParallelism(2);
+    if (const char* wb = std::getenv("OMNI_WB_MB")) o.write_buffer_size = std::stoul(wb) << 20;
     rocksdb::DB* raw = nullptr;
     if (!rocksdb::DB::Open(o, scratch(name).string(), &raw).ok()) std::abort();
     db.reset(raw);
