@@ -127,6 +127,19 @@ TEST(BadInputTest, SmallerMaxValueBytesIsHonoured) {
   EXPECT_EQ((**s->load_data("k"))["a"], "short");
 }
 
+TEST(BadInputTest, SecondOpenOfTheSamePathIsRefusedWhileTheFirstIsOpen) {
+  omni::testing::TempDir dir;
+  auto first = Storage::open({.path = dir.path()});
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE((*first)->store_data("k", Json{{"a", 1}}).ok());
+  auto second = Storage::open({.path = dir.path()});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kIOError);
+  EXPECT_NE(second.status().message().find(dir.path()), std::string::npos)
+      << second.status().message();
+  EXPECT_EQ(**(*first)->load_data("k"), (Json{{"a", 1}}));  // the first is unaffected
+}
+
 TEST(BadInputTest, BadOptionsAreRefused) {
   EXPECT_EQ(Storage::open({}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(Storage::open({.path = "/proc/definitely/not/writable"}).ok());
