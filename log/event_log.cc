@@ -17,12 +17,6 @@ Status from_rocks(const rocksdb::Status& s, std::string_view what) {
   return Status::io_error(std::move(m));
 }
 
-Seq decode_be64(const char* p) {
-  Seq v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(p[i]);
-  return v;
-}
-
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -46,6 +40,12 @@ std::string EventLog::seq_key(Seq seq) {
     seq >>= 8;
   }
   return k;
+}
+
+Seq EventLog::decode_seq_key(std::string_view key) {
+  Seq v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(key[i]);
+  return v;
 }
 
 Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
@@ -88,7 +88,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
       return Status::corruption("newest event key has " + std::to_string(it->key().size()) +
                                 " bytes, expected 8");
     }
-    log->head_seq_.store(decode_be64(it->key().data()));
+    log->head_seq_.store(decode_seq_key(it->key().ToStringView()));
     log->head_hash_ = sha256(it->value().ToStringView());
   }
   return log;
@@ -234,7 +234,7 @@ Status EventLog::scan(Seq from, const std::function<bool(const Event&)>& fn) con
     if (it->key().size() != 8) {
       return Status::corruption("event key of " + std::to_string(it->key().size()) + " bytes");
     }
-    Result<Event> e = decode_event(it->value().ToStringView(), decode_be64(it->key().data()));
+    Result<Event> e = decode_event(it->value().ToStringView(), decode_seq_key(it->key().ToStringView()));
     if (!e.ok()) return e.status();
     if (!fn(*e)) return Status();
   }
@@ -261,7 +261,7 @@ Result<ChainCheck> EventLog::verify_chain() const {
     return c;
   };
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    const Seq seq = it->key().size() == 8 ? decode_be64(it->key().data()) : 0;
+    const Seq seq = it->key().size() == 8 ? decode_seq_key(it->key().ToStringView()) : 0;
     if (seq != expect) {
       return fail(expect, "expected seq " + std::to_string(expect) + ", found " +
                               (seq == 0 ? std::string("a malformed key") : std::to_string(seq)));

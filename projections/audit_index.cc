@@ -23,11 +23,7 @@ Result<std::vector<Seq>> AuditIndex::seqs(std::string_view key) const {
     if (it->key().size() != prefix.size() + 8) {
       return Status::corruption("audit index row of key '" + std::string(key) + "' is malformed");
     }
-    Seq s = 0;
-    for (std::size_t i = prefix.size(); i < it->key().size(); ++i) {
-      s = (s << 8) | static_cast<std::uint8_t>(it->key()[i]);
-    }
-    out.push_back(s);
+    out.push_back(log::EventLog::decode_seq_key(it->key().ToStringView().substr(prefix.size())));
   }
   if (!it->status().ok()) return Status::io_error("reading audit index: " + it->status().ToString());
   return out;

@@ -14,9 +14,7 @@ Result<Seq> decode_version(std::string_view key, std::string_view v) {
     return Status::corruption("state of key '" + std::string(key) + "' has " +
                               std::to_string(v.size()) + " bytes, expected 8");
   }
-  Seq version = 0;
-  for (int i = 0; i < 8; ++i) version = (version << 8) | static_cast<std::uint8_t>(v[i]);
-  return version;
+  return log::EventLog::decode_seq_key(v);
 }
 
 }  // namespace
@@ -63,47 +61,37 @@ Status StateProjection::for_each(
   return Status();
 }
 
-Result<StateProjection::Known> StateProjection::current(std::string_view key,
-                                                        bool need_payload) const {
-  if (auto it = overlay_.find(key); it != overlay_.end()) {
-    const Pending& p = it->second;
-    return Known{p.version, need_payload && p.payload ? *p.payload : std::string()};
-  }
-  if (need_payload) {
+Result<StateEntry> StateProjection::current(std::string_view key, bool with_payload) const {
+  if (auto it = overlay_.find(key); it != overlay_.end()) return it->second.entry(with_payload);
+  if (with_payload) {
     Result<std::optional<StateEntry>> e = get(key);
     if (!e.ok()) return e.status();
-    if (!e->has_value()) return Known{};
-    return Known{(*e)->version, std::move((*e)->payload)};
+    return e->value_or(StateEntry{});
   }
   rocksdb::PinnableSlice v;
   rocksdb::Status s = log_.db()->Get(rocksdb::ReadOptions(), cf_, key, &v);
-  if (s.IsNotFound()) return Known{};
+  if (s.IsNotFound()) return StateEntry{};
   if (!s.ok()) return Status::io_error("reading state of key '" + std::string(key) + "': " + s.ToString());
   Result<Seq> version = decode_version(key, v.ToStringView());
   if (!version.ok()) return version.status();
-  return Known{*version, {}};
+  return StateEntry{*version, {}};
 }
 
 Status StateProjection::stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
   // Pass 1: check every precondition before touching anything, so a request is
   // all-or-nothing. `local` holds this request's own earlier writes.
   std::vector<std::pair<std::string_view, Pending>> local;
-  bool need_payload = false;
-  auto lookup = [&](std::string_view key) -> Result<Known> {
+  auto lookup = [&](std::string_view key, bool with_payload) -> Result<StateEntry> {
     for (auto it = local.rbegin(); it != local.rend(); ++it) {
-      if (it->first == key) {
-        const Pending& p = it->second;
-        return Known{p.version, need_payload && p.payload ? *p.payload : std::string()};
-      }
+      if (it->first == key) return it->second.entry(with_payload);
     }
-    return current(key, need_payload);
+    return current(key, with_payload);
   };
   for (std::size_t i = 0; i < req.events.size(); ++i) {
     log::EventDraft& d = req.events[i];
     if (d.type != log::EventType::kDataStored && d.type != log::EventType::kDataDeleted) continue;
     if (d.expected_version || d.want_prior) {
-      need_payload = d.want_prior;
-      Result<Known> k = lookup(d.key);
+      Result<StateEntry> k = lookup(d.key, d.want_prior);
       if (!k.ok()) return k.status();
       if (d.expected_version && *d.expected_version != k->version) {
         return Status::conflict("key '" + d.key + "' is at version " + std::to_string(k->version) +

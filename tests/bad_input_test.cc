@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <rocksdb/db.h>
 
 #include "omni/storage.h"
 #include "test_util.h"
@@ -76,26 +75,6 @@ TEST(BadInputTest, EachBadInputIsRefusedAndChangesNothing) {
   EXPECT_EQ(snapshot(*again), before);
 }
 
-// Overwrites one stored event behind the engine's back.
-void corrupt_event(const std::string& path, Seq seq) {
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &db).ok());
-  std::string key(8, '\0');
-  for (int i = 7; i >= 0; --i, seq >>= 8) key[i] = static_cast<char>(seq & 0xff);
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "events") {
-      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], key, "not a flatbuffer").ok());
-    }
-  }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
-}
-
 TEST(BadInputTest, CorruptBytesOnDiskAreCorruptionNamingTheSeq) {
   omni::testing::TempDir dir;
   Seq bad;
@@ -105,7 +84,7 @@ TEST(BadInputTest, CorruptBytesOnDiskAreCorruptionNamingTheSeq) {
     bad = *s->store_data("b", Json{{"n", 2}});
     ASSERT_TRUE(s->store_data("c", Json{{"n", 3}}).ok());
   }
-  corrupt_event(dir.path(), bad);
+  omni::testing::overwrite_event(dir.path(), bad, "not a flatbuffer");
   auto s = std::move(*Storage::open({.path = dir.path()}));
   for (Status st : {s->load_data("b").status(), s->get_audit_trail("b").status()}) {
     EXPECT_EQ(st.code(), StatusCode::kCorruption);

@@ -9,7 +9,6 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <map>
 #include <random>
 #include <sstream>
@@ -156,12 +155,7 @@ TEST(CrashRecoveryTest, TornWalTailLeavesStoreAtTheIntactPrefix) {
       ASSERT_TRUE(s->store_data("k" + std::to_string(i % 7), Json{{"i", i}}).ok());
     }
   }
-  std::filesystem::path newest;
-  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
-    if (f.path().extension() == ".log" && (newest.empty() || f.path() > newest)) newest = f.path();
-  }
-  ASSERT_FALSE(newest.empty());
-  std::filesystem::resize_file(newest, std::filesystem::file_size(newest) - 3);
+  omni::testing::truncate_newest_wal(dir.path(), 3);
 
   auto s = Storage::open({.path = dir.path()});
   ASSERT_TRUE(s.ok()) << s.status().to_string();

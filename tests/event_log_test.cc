@@ -1,9 +1,7 @@
 #include "omni/log/event_log.h"
 
 #include <gtest/gtest.h>
-#include <rocksdb/db.h>
 
-#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -13,7 +11,9 @@
 namespace omni::log {
 namespace {
 
+using omni::testing::overwrite_event;
 using omni::testing::TempDir;
+using omni::testing::truncate_newest_wal;
 
 std::unique_ptr<EventLog> open_log(const std::string& path) {
   EventLogOptions o;
@@ -119,24 +119,6 @@ TEST(EventLogTest, ConcurrentWritersAreGroupCommitted) {
   EXPECT_EQ(log->verify_chain()->first_bad_seq, 0u);
 }
 
-// Overwrites the stored bytes of one event behind the log's back.
-void overwrite_event(const std::string& path, Seq seq, const std::string& bytes) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
-  for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &db).ok());
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "events") {
-      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], EventLog::seq_key(seq), bytes).ok());
-    }
-  }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
-}
-
 TEST(EventLogTest, CorruptEventBytesAreCorruptionNamingSeq) {
   TempDir dir;
   {
@@ -187,15 +169,7 @@ TEST(EventLogTest, TornWalTailReopensWithIntactPrefix) {
     auto log = open_log(dir.path());
     for (int i = 1; i <= 20; ++i) append_one(*log, "k" + std::to_string(i), R"({"i":1})", true);
   }
-  // The newest WAL holds the events (the memtable was never flushed).
-  std::filesystem::path newest;
-  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
-    if (f.path().extension() == ".log" && (newest.empty() || f.path() > newest)) newest = f.path();
-  }
-  ASSERT_FALSE(newest.empty());
-  const auto size = std::filesystem::file_size(newest);
-  ASSERT_GT(size, 10u);
-  std::filesystem::resize_file(newest, size - 5);
+  truncate_newest_wal(dir.path(), 5);
 
   auto log = open_log(dir.path());
   ASSERT_NE(log, nullptr);

@@ -1,9 +1,15 @@
 // Shared test helpers.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
 #include <filesystem>
 #include <random>
 #include <string>
+#include <vector>
+
+#include "omni/log/event_log.h"
 
 namespace omni::testing {
 
@@ -28,5 +34,37 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Replaces the stored bytes of event `seq` behind the engine's back (the store must
+// be closed). For corruption and tampering tests.
+inline void overwrite_event(const std::string& path, Seq seq, const std::string& bytes) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &db).ok());
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "events") {
+      EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], log::EventLog::seq_key(seq), bytes).ok());
+    }
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+}
+
+// Cuts `bytes` off the end of the newest WAL file in `dir` (a torn last write).
+// The memtables were never flushed, so that file holds the newest events.
+inline void truncate_newest_wal(const std::string& dir, std::uintmax_t bytes) {
+  std::filesystem::path newest;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    if (f.path().extension() == ".log" && (newest.empty() || f.path() > newest)) newest = f.path();
+  }
+  ASSERT_FALSE(newest.empty()) << "no WAL file in " << dir;
+  const auto size = std::filesystem::file_size(newest);
+  ASSERT_GT(size, bytes);
+  std::filesystem::resize_file(newest, size - bytes);
+}
 
 }  // namespace omni::testing

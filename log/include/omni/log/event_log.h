@@ -133,6 +133,8 @@ class EventLog {
 
   // Big-endian seq: RocksDB's bytewise order is then sequence order.
   static std::string seq_key(Seq seq);
+  // The inverse of seq_key; `key` must hold at least 8 bytes (the first 8 are read).
+  static Seq decode_seq_key(std::string_view key);
 
  private:
   struct Writer;

@@ -46,18 +46,18 @@ class StateProjection {
   void finish_group();
 
  private:
-  struct Known {
-    Seq version = 0;  // 0 = absent
-    std::string payload;
-  };
   // A write staged in the group in progress. Borrows from the group's drafts,
   // which outlive the group.
   struct Pending {
     Seq version = 0;                       // 0 = deleted
     const std::string* payload = nullptr;  // the stored document
+    StateEntry entry(bool with_payload) const {
+      return {version, with_payload && payload ? *payload : std::string()};
+    }
   };
-  // Committed or overlaid state of key; the payload only when need_payload.
-  Result<Known> current(std::string_view key, bool need_payload) const;
+  // Committed or overlaid state of key (version 0 = absent); the payload only when
+  // with_payload.
+  Result<StateEntry> current(std::string_view key, bool with_payload) const;
   // Decodes a state row and fetches its document from the log.
   Result<StateEntry> entry(std::string_view key, std::string_view value) const;
 
