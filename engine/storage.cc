@@ -118,6 +118,14 @@ Result<Seq> StorageImpl::commit(std::vector<Write>& writes, const WriteOptions& 
   return req.first_seq + writes.size() - 1;
 }
 
+Result<Seq> StorageImpl::write_one(Op op, Write w, const WriteOptions& wo) {
+  OpScope scope(*this, op, w.key);
+  if (!scope.admitted()) return Status::unavailable("store is closed");
+  std::vector<Write> writes;
+  writes.push_back(std::move(w));
+  return scope.finish(commit(writes, wo));
+}
+
 Result<std::shared_ptr<const Json>> StorageImpl::load(std::string_view key) {
   using R = Result<std::shared_ptr<const Json>>;
   // Only valid keys enter the view, so a hit needs no validation.
@@ -222,33 +230,17 @@ void Storage::async_end() {
 }
 
 Result<Seq> Storage::store_data(std::string_view key, Json&& doc, const WriteOptions& wo) {
-  OpScope op(*impl_, Op::kStoreData, key);
-  if (!op.admitted()) return Status::unavailable("store is closed");
-  std::vector<detail::Write> w(1);
-  w[0].key = key;
-  w[0].owned = std::make_shared<const Json>(std::move(doc));
-  w[0].doc = w[0].owned.get();
-  w[0].expected_version = wo.expected_version;
-  return op.finish(impl_->commit(w, wo));
+  auto owned = std::make_shared<const Json>(std::move(doc));
+  const Json* d = owned.get();
+  return impl_->write_one(Op::kStoreData, {key, d, std::move(owned), wo.expected_version}, wo);
 }
 
 Result<Seq> Storage::store_data(std::string_view key, const Json& doc, const WriteOptions& wo) {
-  OpScope op(*impl_, Op::kStoreData, key);
-  if (!op.admitted()) return Status::unavailable("store is closed");
-  std::vector<detail::Write> w(1);
-  w[0].key = key;
-  w[0].doc = &doc;
-  w[0].expected_version = wo.expected_version;
-  return op.finish(impl_->commit(w, wo));
+  return impl_->write_one(Op::kStoreData, {key, &doc, nullptr, wo.expected_version}, wo);
 }
 
 Result<Seq> Storage::delete_data(std::string_view key, const WriteOptions& wo) {
-  OpScope op(*impl_, Op::kDeleteData, key);
-  if (!op.admitted()) return Status::unavailable("store is closed");
-  std::vector<detail::Write> w(1);
-  w[0].key = key;
-  w[0].expected_version = wo.expected_version;
-  return op.finish(impl_->commit(w, wo));
+  return impl_->write_one(Op::kDeleteData, {key, nullptr, nullptr, wo.expected_version}, wo);
 }
 
 Result<Seq> Storage::store_batch(std::vector<BatchItem> items, const WriteOptions& wo) {

@@ -44,6 +44,8 @@ struct StorageImpl {
   // Validates, appends one atomic group, updates the LRU view, runs notifications.
   // Returns the seq of the last write.
   Result<Seq> commit(std::vector<Write>& writes, const WriteOptions& wo);
+  // store_data / delete_data: one write, measured as `op`.
+  Result<Seq> write_one(Op op, Write w, const WriteOptions& wo);
   Result<std::shared_ptr<const Json>> load(std::string_view key);
   Status preload(const std::vector<std::string>& patterns);
   void notify(std::vector<DataChanged> changes);

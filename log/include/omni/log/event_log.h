@@ -129,7 +129,6 @@ class EventLog {
   // name was not requested at open).
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* column_family(std::string_view name) const;
-  rocksdb::ColumnFamilyHandle* events_cf() const { return events_cf_; }
 
   // Big-endian seq: RocksDB's bytewise order is then sequence order.
   static std::string seq_key(Seq seq);
