@@ -238,7 +238,7 @@ void memory_per_entry() {
   {
     omni::projections::LruView view(n);
     const std::size_t before = mallinfo2().uordblks;
-    for (std::size_t i = 0; i < n; ++i) view.put(keys[i], {i + 1, (*docs)[i]});
+    for (std::size_t i = 0; i < n; ++i) view.put(keys[i], {i + 1, (*docs)[i]}, i + 1);
     const std::size_t after = mallinfo2().uordblks;
     std::printf("memory per cached entry (n=%zu): %.0f bytes of view bookkeeping (key, node, map slot)"
                 " + %.0f bytes of parsed document = %.0f bytes\n",

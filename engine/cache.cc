@@ -27,8 +27,8 @@ Status StorageImpl::preload(const std::vector<std::string>& patterns) {
           lru.fill(key, {e.version, std::make_shared<const Json>(std::move(j))}, head);
           return true;
         });
-    OMNI_RETURN_IF_ERROR(s);
-    OMNI_RETURN_IF_ERROR(failed);
+    OMNI_RETURN_IF_ERROR(note(s));
+    OMNI_RETURN_IF_ERROR(note(failed));
   }
   return Status();
 }
@@ -36,10 +36,19 @@ Status StorageImpl::preload(const std::vector<std::string>& patterns) {
 }  // namespace detail
 
 Status Cache::configure(const CacheConfig& config) {
+  detail::OpScope op(impl_, detail::kUnmeasured, {});
+  if (!op.admitted()) return detail::closed_status();
   if (config.on_evict) {
-    impl_.lru.set_on_evict([fn = config.on_evict](const std::string& key,
-                                                  const projections::LruView::Doc& doc) {
-      if (doc) fn(key, *doc);  // remembered misses are not documents
+    impl_.lru.set_on_evict([fn = config.on_evict, im = &impl_](const std::string& key,
+                                                                const projections::LruView::Doc& doc) {
+      if (!doc) return;  // remembered misses are not documents
+      detail::CallbackScope scope(im);
+      try {
+        fn(key, *doc);
+      } catch (...) {
+        im->logger->error("an on_evict callback threw for key '{}'; ignored",
+                          detail::printable_key(key));
+      }
     });
   }
   if (config.max_size) impl_.lru.set_capacity(*config.max_size);
@@ -48,23 +57,31 @@ Status Cache::configure(const CacheConfig& config) {
 }
 
 std::optional<Json> Cache::get(std::string_view key) {
+  detail::OpScope op(impl_, detail::kUnmeasured, {});
+  if (!op.admitted()) return std::nullopt;
   auto e = impl_.lru.get(key);
   if (!e || !e->doc) return std::nullopt;
   return *e->doc;
 }
 
 Status Cache::put(std::string_view key, Json doc) {
+  detail::OpScope op(impl_, detail::kUnmeasured, {});
+  if (!op.admitted()) return detail::closed_status();
   OMNI_RETURN_IF_ERROR(detail::validate_key(key));
   std::string compact;
   OMNI_RETURN_IF_ERROR(detail::encode_document(key, doc, impl_.options.max_value_bytes, &compact));
-  // Tagged with the current head: any later write of the key replaces it, a read of
-  // the (older) stored value does not.
-  const Seq head = impl_.log ? impl_.log->head_seq() : 0;
-  impl_.lru.put(key, {head, std::make_shared<const Json>(std::move(doc))});
+  // Tagged with the head read now: a write of the key committing concurrently (its
+  // seq is past this head) wins, as if this put came just before it.
+  const Seq head = impl_.log->head_seq();
+  impl_.lru.put(key, {head, std::make_shared<const Json>(std::move(doc))}, head);
   return Status();
 }
 
-bool Cache::invalidate(std::string_view key) { return impl_.lru.erase(key); }
+bool Cache::invalidate(std::string_view key) {
+  detail::OpScope op(impl_, detail::kUnmeasured, {});
+  if (!op.admitted()) return false;
+  return impl_.lru.erase(key);
+}
 
 CacheStatistics Cache::statistics() const {
   CacheStatistics s;

@@ -3,17 +3,19 @@
 
 #include <utility>  // before Asio (Boost 1.74 + g++ 12)
 
-#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/logger.h>
 
 #include <atomic>
-#include <condition_variable>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
+#include "lifecycle.h"
 #include "metrics.h"
+#include "notifier.h"
 #include "omni/log/event_log.h"
 #include "omni/options.h"
 #include "omni/projections/lru_view.h"
@@ -21,13 +23,6 @@
 #include "omni/storage.h"
 
 namespace omni::detail {
-
-struct Callback {
-  Notifications::CallbackId id;
-  Notifications::DataChangedFn fn;
-  bool async;
-};
-using CallbackList = std::vector<Callback>;
 
 // One write of a commit: a store (doc set) or a delete (doc null). `owned` holds the
 // document when the caller gave it up, so it can go into the LRU view.
@@ -38,7 +33,11 @@ struct Write {
   std::optional<Seq> expected_version;
 };
 
+inline Status closed_status() { return Status::unavailable("the store is closed"); }
+
 struct StorageImpl {
+  // Throws std::system_error when the executor's threads cannot be started
+  // (Storage::open turns that into a Status).
   explicit StorageImpl(Options o);
 
   // Validates, appends one atomic group, updates the LRU view, runs notifications.
@@ -48,7 +47,26 @@ struct StorageImpl {
   Result<Seq> write_one(Op op, Write w, const WriteOptions& wo);
   Result<std::shared_ptr<const Json>> load(std::string_view key);
   Status preload(const std::vector<std::string>& patterns);
-  void notify(std::vector<DataChanged> changes);
+  Statistics statistics();  // the log must be open
+
+  // Health: what a read or write found wrong. Corruption and IO errors stay on
+  // record (check_health() reports them) until the store is reopened.
+  Status note(Status s);
+
+  // Whether this thread must not wait for the store's work: it is one of the
+  // executor's threads, or it is running one of the store's callbacks.
+  bool on_engine_thread() const;
+  // close() from a thread that may wait; with_deadline = false waits as long as
+  // running calls take (the destructor).
+  Status close(bool with_deadline);
+  // close() from an engine thread: finishes on a thread of its own.
+  void close_in_background();
+  void join_closer();
+
+  // Retention: prunes the audit index of events older than the retention (a
+  // pass over the log from where the last one stopped). Never run by a read.
+  Status apply_retention();
+  void maybe_schedule_retention();
 
   Options options;
   std::shared_ptr<spdlog::logger> logger;
@@ -56,32 +74,32 @@ struct StorageImpl {
   std::unique_ptr<projections::ProjectionSet> projections;
   projections::LruView lru;
 
-  boost::asio::thread_pool pool;
-  // Async callbacks run one at a time in commit order.
-  boost::asio::strand<boost::asio::thread_pool::executor_type> callback_strand;
+  Lifecycle life;
+  mutable boost::asio::thread_pool pool;  // mutable: get_executor() is non-const
+  Notifier notifier;
 
   mutable std::mutex audit_mu;
   AuditConfig audit_config;  // every field set
-
-  std::mutex callbacks_mu;
-  std::shared_ptr<const CallbackList> callbacks;  // copy-on-write
-  std::atomic<bool> has_callbacks{false};
-  std::atomic<std::uint64_t> next_callback_id{1};
+  std::atomic<bool> retention_running{false};
+  // When a write may start the next retention pass (steady clock ticks); max: never
+  // (no retention or per-key limit is configured).
+  std::atomic<std::int64_t> next_retention_ns{std::numeric_limits<std::int64_t>::max()};
 
   std::mutex instrumentation_mu;
   std::shared_ptr<const std::vector<InstrumentationFn>> instrumentation;
   std::atomic<bool> has_instrumentation{false};
 
   MetricsRegistry metrics;
-  std::atomic<bool> write_failing{false};  // the last write hit an IO error
+  std::mutex health_mu;
+  Status damage;  // guarded by health_mu: the first corruption or IO error a read met
 
-  // Lifecycle: operations count themselves in; close() waits for them.
-  std::atomic<bool> closing{false};
-  std::atomic<std::int64_t> in_flight{0};
-  std::atomic<std::int64_t> pending_async{0};  // queued async callbacks and operations
-  std::mutex life_mu;
-  std::condition_variable life_cv;
-  bool closed = false;  // guarded by life_mu
+  std::mutex close_mu;   // one close at a time
+  bool closed = false;   // guarded by close_mu
+  std::atomic<bool> closed_flag{false};
+  std::mutex stats_mu;
+  Statistics final_statistics;  // guarded by stats_mu: as of close
+  std::mutex closer_mu;
+  std::thread closer;  // guarded by closer_mu
 };
 
 // Counts an operation in for its lifetime and records its metrics on the way out.

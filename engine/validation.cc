@@ -22,12 +22,15 @@ std::string printable_key(std::string_view key) {
   return out;
 }
 
-Status validate_key(std::string_view key) {
+namespace {
+
+// The key rules, for keys and identities alike; `what` names which it is.
+Status validate_name(std::string_view what, std::string_view key) {
   auto bad = [&](std::string why) {
-    return Status::invalid_argument("key '" + printable_key(key) + "' (" +
+    return Status::invalid_argument(std::string(what) + " '" + printable_key(key) + "' (" +
                                     std::to_string(key.size()) + " bytes): " + why);
   };
-  if (key.empty()) return Status::invalid_argument("key is empty");
+  if (key.empty()) return Status::invalid_argument(std::string(what) + " is empty");
   if (key.size() > kMaxKeyBytes) {
     return bad("longer than " + std::to_string(kMaxKeyBytes) + " bytes");
   }
@@ -73,6 +76,12 @@ Status validate_key(std::string_view key) {
   return Status();
 }
 
+}  // namespace
+
+Status validate_key(std::string_view key) { return validate_name("key", key); }
+
+Status validate_identity(std::string_view identity) { return validate_name("identity", identity); }
+
 namespace {
 
 // Looks for what compact JSON would silently change or cannot hold: NaN and
@@ -80,6 +89,16 @@ namespace {
 // (dump() and parse() recurse). The recursion here stops at kMaxDepth, so a
 // hostile depth cannot overflow our stack.
 Status check_values(std::string_view key, const Json& j, std::size_t depth) {
+  // A discarded value (a failed parse) is written as "<discarded>", and a binary
+  // value comes back as a different type: neither survives the trip to disk.
+  if (j.is_discarded()) {
+    return Status::invalid_argument("document for key '" + printable_key(key) +
+                                    "' contains a discarded value (the result of a failed parse)");
+  }
+  if (j.is_binary()) {
+    return Status::invalid_argument("document for key '" + printable_key(key) +
+                                    "' contains a binary value, which JSON text cannot hold");
+  }
   if (j.is_number_float() && !std::isfinite(j.get<double>())) {
     return Status::invalid_argument("document for key '" + printable_key(key) +
                                     "' contains NaN or infinity, which JSON cannot represent");
@@ -114,6 +133,42 @@ Status encode_document(std::string_view key, const Json& doc, std::size_t max_by
                                     std::to_string(compact->size()) +
                                     " bytes as JSON, over max_value_bytes (" +
                                     std::to_string(max_bytes) + ")");
+  }
+  return Status();
+}
+
+Status validate_options(const Options& o) {
+  auto bad = [](std::string m) { return Status::invalid_argument("Options::" + std::move(m)); };
+  if (o.path.empty()) return bad("path is empty");
+  if (o.path.find('\0') != std::string::npos) {
+    return bad("path contains a NUL byte at offset " + std::to_string(o.path.find('\0')));
+  }
+  if (o.executor_threads < 1 || o.executor_threads > kMaxExecutorThreads) {
+    return bad("executor_threads is " + std::to_string(o.executor_threads) + "; it must be 1.." +
+               std::to_string(kMaxExecutorThreads));
+  }
+  if (o.max_value_bytes < 2 || o.max_value_bytes > kMaxValueBytesLimit) {
+    return bad("max_value_bytes is " + std::to_string(o.max_value_bytes) + "; it must be 2.." +
+               std::to_string(kMaxValueBytesLimit) + " (a FlatBuffer holds at most 2 GiB)");
+  }
+  if (o.write_buffer_size < (64u << 10) || o.write_buffer_size > (std::size_t{4} << 30)) {
+    return bad("write_buffer_size is " + std::to_string(o.write_buffer_size) +
+               "; it must be 64 KiB..4 GiB");
+  }
+  if (o.cache_size > kMaxCacheEntries) {
+    return bad("cache_size is " + std::to_string(o.cache_size) + "; it must be at most " +
+               std::to_string(kMaxCacheEntries));
+  }
+  if (o.close_timeout.count() < 0) return bad("close_timeout is negative");
+  if (o.default_ttl.count() < 0) return bad("default_ttl is negative");
+  if (o.audit_prune_interval.count() < 0) return bad("audit_prune_interval is negative");
+  if (Status s = validate_identity(o.default_identity); !s.ok()) {
+    return bad("default_identity: " + s.message());
+  }
+  for (const std::string& p : o.preload_keys) {
+    if (p.empty() || p.find('\0') != std::string::npos) {
+      return bad("preload_keys holds an empty pattern or one with a NUL byte");
+    }
   }
   return Status();
 }

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "omni/options.h"
 #include "omni/status.h"
 #include "omni/types.h"
 
@@ -11,14 +12,22 @@ namespace omni::detail {
 
 inline constexpr std::size_t kMaxKeyBytes = 1024;
 inline constexpr std::size_t kMaxDepth = 256;  // nesting levels of a document
+inline constexpr std::size_t kMaxExecutorThreads = 1024;
+inline constexpr std::size_t kMaxValueBytesLimit = std::size_t{1} << 30;
+inline constexpr std::size_t kMaxCacheEntries = std::size_t{1} << 32;
 
 // Keys: 1..1024 bytes of valid UTF-8 (no overlong forms, surrogates or code points
 // past U+10FFFF) with no NUL or other control character (U+0000-U+001F,
 // U+007F-U+009F). kInvalidArgument says which rule failed and where.
 Status validate_key(std::string_view key);
+// Identities (WriteOptions::identity, Options::default_identity) follow the key rules.
+Status validate_identity(std::string_view identity);
+// Every Options field within its documented limits; kInvalidArgument naming the field.
+Status validate_options(const Options& options);
 
 // Documents: a JSON object whose compact JSON is at most max_bytes, nested at most
-// kMaxDepth levels, with no NaN or infinity and only valid UTF-8 strings. On
+// kMaxDepth levels, with no NaN or infinity, no discarded or binary values and only
+// valid UTF-8 strings. On
 // success *compact holds that JSON.
 Status encode_document(std::string_view key, const Json& doc, std::size_t max_bytes,
                        std::string* compact);

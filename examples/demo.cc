@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     show("   store_data of a JSON array:", db->store_data("k", omni::Json::array({1})).status());
 
     std::printf("== audit trail of user:123\n");
-    db->audit().configure({.include_data_snapshots = true});
+    if (omni::Status s = db->audit().configure({.include_data_snapshots = true}); !s.ok()) return fail(s);
     auto trail = db->get_audit_trail("user:123");
     if (!trail.ok()) return fail(trail.status());
     for (const omni::AuditEntry& e : *trail) {

@@ -2,7 +2,15 @@
 
 #include <memory>
 
+#include "omni/log/rocks_status.h"
+
 namespace omni::projections {
+namespace {
+
+// The seq the next age pass starts from. Starts with NUL: no key can.
+const std::string kRetentionCursor = std::string(1, '\0') + "retention_cursor";
+
+}  // namespace
 
 AuditIndex::AuditIndex(const log::EventLog& log)
     : log_(log), cf_(log.column_family(kKeyIndexCf)) {}
@@ -25,22 +33,112 @@ Result<std::vector<Seq>> AuditIndex::seqs(std::string_view key) const {
     }
     out.push_back(log::EventLog::decode_seq_key(it->key().ToStringView().substr(prefix.size())));
   }
-  if (!it->status().ok()) return Status::io_error("reading audit index: " + it->status().ToString());
+  if (!it->status().ok()) return log::from_rocks(it->status(), "reading the audit index");
   return out;
 }
 
-Status AuditIndex::remove(std::string_view key, const std::vector<Seq>& seqs) {
-  rocksdb::WriteBatch batch;
-  for (Seq s : seqs) batch.Delete(cf_, row_key(key, s));
-  rocksdb::Status s = log_.db()->Write(rocksdb::WriteOptions(), &batch);
-  if (!s.ok()) return Status::io_error("pruning the audit index: " + s.ToString());
+void AuditIndex::set_max_entries_per_key(std::size_t max) {
+  const std::size_t old = max_per_key_.exchange(max);
+  if (max != 0 && (old == 0 || max < old)) trim_pending_.store(true);
+}
+
+Status AuditIndex::stage(const log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
+  const std::size_t max = max_per_key_.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < req.events.size(); ++i) {
+    const std::string& key = req.events[i].key;
+    const Seq seq = first_seq + i;
+    batch->Put(cf_, row_key(key, seq), rocksdb::Slice());
+    if (max == 0) continue;
+    auto [it, fresh] = overlay_.try_emplace(key);
+    std::vector<Seq>& rows = it->second;
+    if (fresh) {
+      Result<std::vector<Seq>> committed = seqs(key);
+      if (!committed.ok()) return committed.status();
+      rows = std::move(*committed);
+    }
+    rows.push_back(seq);
+    if (rows.size() > max) {
+      const std::size_t drop = rows.size() - max;
+      for (std::size_t k = 0; k < drop; ++k) batch->Delete(cf_, row_key(key, rows[k]));
+      rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(drop));
+    }
+  }
   return Status();
 }
 
-void AuditIndex::stage(const log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
-  for (std::size_t i = 0; i < req.events.size(); ++i) {
-    batch->Put(cf_, row_key(req.events[i].key, first_seq + i), rocksdb::Slice());
+Status AuditIndex::prune_before(std::int64_t cutoff_ns) {
+  rocksdb::DB* db = log_.db();
+  std::string v;
+  Seq from = 1;
+  rocksdb::Status rs = db->Get(rocksdb::ReadOptions(), cf_, kRetentionCursor, &v);
+  if (rs.ok() && v.size() == 8) {
+    from = log::EventLog::decode_seq_key(v);
+  } else if (!rs.ok() && !rs.IsNotFound()) {
+    return log::from_rocks(rs, "reading the audit retention cursor");
   }
+  rocksdb::WriteBatch batch;
+  Seq next = from;
+  auto flush = [&]() -> Status {
+    batch.Put(cf_, kRetentionCursor, log::EventLog::seq_key(next));
+    rocksdb::Status s = db->Write(rocksdb::WriteOptions(), &batch);
+    batch.Clear();
+    if (!s.ok()) return log::from_rocks(s, "pruning the audit index");
+    return Status();
+  };
+  Status failed;
+  Status scanned = log_.scan(from, [&](const log::Event& e) {
+    if (e.timestamp_ns >= cutoff_ns) return false;  // the log is in time order
+    batch.Delete(cf_, row_key(e.key, e.seq));
+    next = e.seq + 1;
+    if (batch.Count() >= 1000) {
+      failed = flush();
+      if (!failed.ok()) return false;
+    }
+    return true;
+  });
+  OMNI_RETURN_IF_ERROR(scanned);
+  OMNI_RETURN_IF_ERROR(failed);
+  if (next != from) OMNI_RETURN_IF_ERROR(flush());
+  if (trim_pending_.exchange(false)) {
+    if (Status s = trim_all(max_per_key_.load()); !s.ok()) {
+      trim_pending_.store(true);
+      return s;
+    }
+  }
+  return Status();
+}
+
+Status AuditIndex::trim_all(std::size_t max) {
+  if (max == 0) return Status();
+  rocksdb::DB* db = log_.db();
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf_));
+  rocksdb::WriteBatch batch;
+  std::string key;            // the key whose rows are being collected
+  std::vector<std::string> rows;
+  auto trim = [&] {
+    for (std::size_t i = 0; i + max < rows.size(); ++i) batch.Delete(cf_, rows[i]);
+    rows.clear();
+  };
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view row = it->key().ToStringView();
+    if (row.empty() || row[0] == '\0' || row.size() < 9) continue;  // bookkeeping rows
+    std::string_view k = row.substr(0, row.size() - 9);
+    if (k != key) {
+      trim();
+      key.assign(k);
+    }
+    rows.emplace_back(row);
+    if (batch.Count() >= 1000) {
+      rocksdb::Status s = db->Write(rocksdb::WriteOptions(), &batch);
+      if (!s.ok()) return log::from_rocks(s, "trimming the audit index");
+      batch.Clear();
+    }
+  }
+  if (!it->status().ok()) return log::from_rocks(it->status(), "trimming the audit index");
+  trim();
+  rocksdb::Status s = db->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) return log::from_rocks(s, "trimming the audit index");
+  return Status();
 }
 
 }  // namespace omni::projections

@@ -40,8 +40,8 @@ std::optional<LruView::Entry> LruView::peek(std::string_view key) const {
   return it->second.entry;
 }
 
-void LruView::insert_locked(std::string_view key, Entry e, Evicted* evicted) {
-  if (capacity_ == 0) return;
+bool LruView::insert_locked(std::string_view key, Entry e, Evicted* evicted) {
+  if (capacity_ == 0) return false;
   auto [it, inserted] = map_.try_emplace(std::string(key));
   Node* n = &it->second;
   if (inserted) {
@@ -52,6 +52,7 @@ void LruView::insert_locked(std::string_view key, Entry e, Evicted* evicted) {
   n->entry = std::move(e);
   push_front(n);
   evict_locked(evicted);
+  return true;
 }
 
 void LruView::evict_locked(Evicted* evicted) {
@@ -78,29 +79,37 @@ void LruView::notify(Evicted& evicted) {
   for (auto& [k, d] : evicted) (*fn)(k, d);
 }
 
-void LruView::put(std::string_view key, Entry e) {
+bool LruView::put(std::string_view key, Entry e, Seq read_snapshot) {
   Evicted evicted;
+  bool stored = false;
   {
     std::lock_guard l(mu_);
-    insert_locked(key, std::move(e), &evicted);
+    auto it = map_.find(key);
+    // Absent: a write of the bucket invalidated (or an entry evicted) after the
+    // caller's snapshot may be this key's newer version, so the put loses to it.
+    // Present: the entry's seq says which is newer; equal means the same version, and
+    // then the caller's document overrides the cached one (that is what put is for).
+    const Seq newest = it == map_.end() ? watermark(key) : it->second.entry.seq;
+    if (newest <= read_snapshot) stored = insert_locked(key, std::move(e), &evicted);
   }
   notify(evicted);
+  return stored;
 }
 
 bool LruView::fill(std::string_view key, Entry e, Seq read_snapshot) {
   Evicted evicted;
+  bool stored = false;
   {
     std::lock_guard l(mu_);
     auto it = map_.find(key);
-    if (it == map_.end()) {
-      if (watermark(key) > read_snapshot) return false;
-    } else if (it->second.entry.seq >= e.seq) {
-      return false;
-    }
-    insert_locked(key, std::move(e), &evicted);
+    // Absent: as in put(). Present: only a strictly newer version replaces, so a
+    // refill of the same version never undoes a manual put().
+    const bool admit =
+        it == map_.end() ? watermark(key) <= read_snapshot : it->second.entry.seq < e.seq;
+    if (admit) stored = insert_locked(key, std::move(e), &evicted);
   }
   notify(evicted);
-  return true;
+  return stored;
 }
 
 void LruView::invalidate(std::string_view key, Seq seq) {

@@ -9,7 +9,7 @@ std::vector<std::string> column_families() {
 Status ProjectionSet::stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
   // State first: it is the one that can refuse (expected version).
   OMNI_RETURN_IF_ERROR(state_.stage(req, first_seq, batch));
-  audit_.stage(req, first_seq, batch);
+  OMNI_RETURN_IF_ERROR(audit_.stage(req, first_seq, batch));
   if (view_) {
     for (std::size_t i = 0; i < req.events.size(); ++i) {
       view_->invalidate(req.events[i].key, first_seq + i);
@@ -18,6 +18,9 @@ Status ProjectionSet::stage(log::AppendRequest& req, Seq first_seq, rocksdb::Wri
   return Status();
 }
 
-void ProjectionSet::finish_group(bool) { state_.finish_group(); }
+void ProjectionSet::finish_group(bool) {
+  state_.finish_group();
+  audit_.finish_group();
+}
 
 }  // namespace omni::projections

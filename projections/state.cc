@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "omni/log/rocks_status.h"
+
 namespace omni::projections {
 namespace {
 
@@ -42,7 +44,7 @@ Result<std::optional<StateEntry>> StateProjection::get(std::string_view key) con
   rocksdb::PinnableSlice v;
   rocksdb::Status s = log_.db()->Get(rocksdb::ReadOptions(), cf_, key, &v);
   if (s.IsNotFound()) return std::optional<StateEntry>();
-  if (!s.ok()) return Status::io_error("reading state of key '" + std::string(key) + "': " + s.ToString());
+  if (!s.ok()) return log::from_rocks(s, "reading the state of key '" + std::string(key) + "'");
   Result<StateEntry> e = entry(key, v.ToStringView());
   if (!e.ok()) return e.status();
   return std::optional<StateEntry>(std::move(*e));
@@ -57,7 +59,7 @@ Status StateProjection::for_each(
     if (!e.ok()) return e.status();
     if (!fn(it->key().ToStringView(), *e)) break;
   }
-  if (!it->status().ok()) return Status::io_error("scanning state: " + it->status().ToString());
+  if (!it->status().ok()) return log::from_rocks(it->status(), "scanning the state");
   return Status();
 }
 
@@ -71,7 +73,7 @@ Result<StateEntry> StateProjection::current(std::string_view key, bool with_payl
   rocksdb::PinnableSlice v;
   rocksdb::Status s = log_.db()->Get(rocksdb::ReadOptions(), cf_, key, &v);
   if (s.IsNotFound()) return StateEntry{};
-  if (!s.ok()) return Status::io_error("reading state of key '" + std::string(key) + "': " + s.ToString());
+  if (!s.ok()) return log::from_rocks(s, "reading the state of key '" + std::string(key) + "'");
   Result<Seq> version = decode_version(key, v.ToStringView());
   if (!version.ok()) return version.status();
   return StateEntry{*version, {}};

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "omni/projections/projection_set.h"
 #include "test_util.h"
 
@@ -97,15 +100,47 @@ TEST(StateProjectionTest, MatchesReplayOfTheLog) {
   EXPECT_EQ(stored, *replay);
 }
 
-TEST(AuditIndexTest, RecordsSeqsPerKeyAndPrunes) {
+TEST(AuditIndexTest, RecordsSeqsPerKey) {
   Fixture f;
   ASSERT_TRUE(f.write(EventType::kDataStored, "a", "{}").ok());
   ASSERT_TRUE(f.write(EventType::kDataStored, "ab", "{}").ok());  // a prefix of another key
   ASSERT_TRUE(f.write(EventType::kDataStored, "a", "{}").ok());
   EXPECT_EQ(*f.proj->audit().seqs("a"), (std::vector<Seq>{1, 3}));
   EXPECT_EQ(*f.proj->audit().seqs("ab"), (std::vector<Seq>{2}));
-  ASSERT_TRUE(f.proj->audit().remove("a", {1}).ok());
-  EXPECT_EQ(*f.proj->audit().seqs("a"), (std::vector<Seq>{3}));
+}
+
+// The per-key limit is applied when a key is written, in the event's own batch,
+// also to rows written earlier in the same group or request.
+TEST(AuditIndexTest, WriteTrimsTheKeyToTheLimit) {
+  Fixture f;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(f.write(EventType::kDataStored, "a", "{}").ok());
+  f.proj->audit().set_max_entries_per_key(2);
+  EXPECT_EQ(f.proj->audit().seqs("a")->size(), 5u);  // nothing written: nothing trimmed
+  ASSERT_TRUE(f.write(EventType::kDataStored, "a", "{}").ok());
+  EXPECT_EQ(*f.proj->audit().seqs("a"), (std::vector<Seq>{5, 6}));
+  AppendRequest req;  // three events of one key in one request
+  for (int i = 0; i < 3; ++i) req.events.push_back({EventType::kDataStored, "a", "{}"});
+  ASSERT_TRUE(f.log->append(&req).ok());
+  EXPECT_EQ(*f.proj->audit().seqs("a"), (std::vector<Seq>{8, 9}));
+}
+
+// The age pass deletes the rows of events older than the cutoff and remembers
+// where it stopped; a lowered limit trims keys that are not written again.
+TEST(AuditIndexTest, PruneBeforeDropsOldRowsAndTrimsAfterALoweredLimit) {
+  Fixture f;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(f.write(EventType::kDataStored, "old", "{}").ok());
+  const std::int64_t cutoff = f.log->read(3)->timestamp_ns + 1;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(f.write(EventType::kDataStored, "new", "{}").ok());
+  ASSERT_TRUE(f.proj->audit().prune_before(cutoff).ok());
+  EXPECT_TRUE(f.proj->audit().seqs("old")->empty());
+  EXPECT_EQ(f.proj->audit().seqs("new")->size(), 4u);
+  // Nothing newer is old enough: a second pass with the same cutoff changes nothing.
+  ASSERT_TRUE(f.proj->audit().prune_before(cutoff).ok());
+  EXPECT_EQ(f.proj->audit().seqs("new")->size(), 4u);
+  f.proj->audit().set_max_entries_per_key(1);
+  ASSERT_TRUE(f.proj->audit().prune_before(cutoff).ok());
+  EXPECT_EQ(*f.proj->audit().seqs("new"), (std::vector<Seq>{7}));
 }
 
 }  // namespace

@@ -131,7 +131,7 @@ TEST(StorageTest, DataSurvivesReopen) {
 TEST(StorageTest, AuditTrailRecordsEveryWrite) {
   TempDir dir;
   auto s = open_store(dir.path());
-  s->audit().configure({.include_data_snapshots = true});
+  ASSERT_TRUE(s->audit().configure({.include_data_snapshots = true}).ok());
   ASSERT_TRUE(s->store_data("user:1", {{"n", 1}}, {.identity = "svc-a"}).ok());
   ASSERT_TRUE(s->store_data("user:10", {{"n", 10}}).ok());
   ASSERT_TRUE(s->store_data("user:1", {{"n", 2}}, {.identity = "svc-b"}).ok());
@@ -149,20 +149,29 @@ TEST(StorageTest, AuditTrailRecordsEveryWrite) {
   EXPECT_LE((*trail)[0].timestamp, (*trail)[2].timestamp);
   EXPECT_GT((*trail)[0].timestamp, std::chrono::system_clock::now() - std::chrono::minutes(5));
 
-  s->audit().configure({.include_data_snapshots = false});
+  ASSERT_TRUE(s->audit().configure({.include_data_snapshots = false}).ok());
   EXPECT_FALSE((*s->get_audit_trail("user:1"))[0].data);
 }
 
+// The per-key limit shapes what a trail shows at once; the index itself is trimmed
+// when the key is next written, never by a read (so the trail is a function of the
+// log and the configuration, whoever read it when).
 TEST(StorageTest, AuditKeepsNewestEntriesPerKey) {
   TempDir dir;
   auto s = open_store(dir.path());
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(s->store_data("k", {{"i", i}}).ok());
-  s->audit().configure({.include_data_snapshots = true, .max_entries_per_key = 3});
+  ASSERT_TRUE(s->audit().configure({.include_data_snapshots = true, .max_entries_per_key = 3}).ok());
   auto trail = *s->get_audit_trail("k");
   ASSERT_EQ(trail.size(), 3u);
   EXPECT_EQ(trail.front().data, (Json{{"i", 7}}));
-  s->audit().configure({.max_entries_per_key = 0});
-  EXPECT_EQ(s->get_audit_trail("k")->size(), 3u);  // the older index rows were pruned
+  ASSERT_TRUE(s->audit().configure({.max_entries_per_key = 0}).ok());
+  EXPECT_EQ(s->get_audit_trail("k")->size(), 10u);  // the read pruned nothing
+  ASSERT_TRUE(s->audit().configure({.max_entries_per_key = 3}).ok());
+  ASSERT_TRUE(s->store_data("k", {{"i", 10}}).ok());  // the write trims the key's index
+  ASSERT_TRUE(s->audit().configure({.max_entries_per_key = 0}).ok());
+  trail = *s->get_audit_trail("k");
+  ASSERT_EQ(trail.size(), 3u);
+  EXPECT_EQ(trail.front().data, (Json{{"i", 8}}));
 }
 
 TEST(StorageTest, AuditRetentionDropsOldEntries) {
@@ -172,8 +181,36 @@ TEST(StorageTest, AuditRetentionDropsOldEntries) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   ASSERT_TRUE(s->store_data("k", {{"i", 2}}).ok());
   // The first entry is 2.5 s old, the second fresh (2 s of slack for a slow machine).
-  s->audit().configure({.retention = std::chrono::seconds(2)});
+  ASSERT_TRUE(s->audit().configure({.retention = std::chrono::seconds(2)}).ok());
   EXPECT_EQ(s->get_audit_trail("k")->size(), 1u);
+  // Reading pruned nothing: without the retention both entries are back.
+  ASSERT_TRUE(s->audit().configure({.retention = std::chrono::seconds(0)}).ok());
+  EXPECT_EQ(s->get_audit_trail("k")->size(), 2u);
+  // The retention pass prunes the index for good (the log keeps the event).
+  ASSERT_TRUE(s->audit().configure({.retention = std::chrono::seconds(2)}).ok());
+  ASSERT_TRUE(s->audit().apply_retention().ok());
+  ASSERT_TRUE(s->audit().configure({.retention = std::chrono::seconds(0)}).ok());
+  auto trail = *s->get_audit_trail("k");
+  ASSERT_EQ(trail.size(), 1u);
+  EXPECT_EQ(trail[0].seq, 2u);
+}
+
+// A retention too long for the clock's range saturates ("nothing is that old")
+// instead of overflowing into "everything is".
+TEST(StorageTest, HugeAuditRetentionKeepsEverything) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->store_data("k", {{"i", i}}).ok());
+  for (auto r : {std::chrono::seconds::max(),
+                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::hours(24 * 365 * 400))}) {
+    ASSERT_TRUE(s->audit().configure({.retention = r}).ok());
+    EXPECT_EQ(s->get_audit_trail("k")->size(), 3u);
+    ASSERT_TRUE(s->audit().apply_retention().ok());
+    ASSERT_TRUE(s->audit().configure({.retention = std::chrono::seconds(0)}).ok());
+    EXPECT_EQ(s->get_audit_trail("k")->size(), 3u);
+  }
+  EXPECT_EQ(s->audit().configure({.retention = std::chrono::seconds(-1)}).code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(StorageTest, DataChangedCallbacksSeeOldAndNew) {

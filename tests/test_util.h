@@ -4,7 +4,11 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -65,6 +69,19 @@ inline void truncate_newest_wal(const std::string& dir, std::uintmax_t bytes) {
   const auto size = std::filesystem::file_size(newest);
   ASSERT_GT(size, bytes);
   std::filesystem::resize_file(newest, size - bytes);
+}
+
+// Runs fn in a forked child that then dies without closing anything (_exit), as a
+// crash would: what fn wrote is only in the WAL. fn returns false on failure, and
+// must leave its store open (release() it): the child has none of the parent's
+// threads, so a close there may wait for a flush no thread will run.
+inline void crash_after(const std::string& what, const std::function<bool()>& fn) {
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) _exit(fn() ? 0 : 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child writing " << what << " failed";
 }
 
 }  // namespace omni::testing

@@ -14,15 +14,33 @@
 namespace spdlog {
 class logger;
 }
+namespace rocksdb {
+class Env;
+}
 
 namespace omni {
 
+// How open treats damage inside a WAL file (a bad record before its end; a torn
+// tail from a crash mid-write is always dropped quietly).
+enum class WalRecovery {
+  // Keep the events before the damage and drop the rest (RocksDB's point-in-time
+  // recovery); open succeeds, logs how many events were dropped and check_health()
+  // reports it as degraded.
+  kPointInTime,
+  // Refuse to open (kCorruption) and change nothing, so the files can be saved.
+  kAbsoluteConsistency,
+};
+
+// Every field is checked at open against the limits given here; a value outside
+// them is kInvalidArgument naming the field.
 struct Options {
-  // RocksDB directory holding the log and its projections; created if missing.
+  // Directory holding the log and its projections; created with any missing
+  // parents. Canonicalised (symlinks, "dir/" and "./dir" resolve to one path), so
+  // one store cannot be opened twice in a process under two spellings. No NUL.
   // Required.
   std::string path;
   // Capacity of the LRU view, in entries (documents and remembered misses).
-  // 0 disables the view.
+  // 0 disables the view. At most 2^32.
   std::size_t cache_size = 10000;
   // Keys matching these glob patterns ("critical:*") are loaded into the LRU view at
   // open, up to its capacity.
@@ -33,23 +51,34 @@ struct Options {
   // (survives power loss); false survives a process crash. WriteOptions::sync
   // overrides it per write.
   bool sync = false;
-  // Largest accepted document, as compact JSON.
+  // Largest accepted document, as compact JSON: 2 bytes .. 1 GiB.
   std::size_t max_value_bytes = 16u << 20;
-  // Identity recorded for writes whose WriteOptions::identity is empty.
+  // Identity recorded for writes whose WriteOptions::identity is empty. Follows
+  // the key rules.
   std::string default_identity = "anonymous";
-  // Threads of the engine's Asio executor (async API and async callbacks).
+  // Threads of the engine's Asio executor (async API and async callbacks): 1..1024.
   std::size_t executor_threads = 2;
-  // How long close() waits for in-flight operations and queued async callbacks.
+  // How long close() waits for in-flight operations, queued async callbacks and
+  // the final flush. Saturating: milliseconds::max() waits as long as it takes.
   std::chrono::milliseconds close_timeout{5000};
-  // RocksDB memtable size per column family.
+  // RocksDB memtable size per column family: 64 KiB .. 4 GiB.
   std::size_t write_buffer_size = 64u << 20;
+  // Damage inside a WAL at open: see WalRecovery.
+  WalRecovery wal_recovery = WalRecovery::kPointInTime;
+  // With an audit retention set, a write starts a background pass that prunes the
+  // audit index at most this often (0: after every write).
+  std::chrono::seconds audit_prune_interval{60};
+  // Advanced: the RocksDB Env to run on (null: RocksDB's default). Must outlive
+  // the store. Tests inject faults through it.
+  rocksdb::Env* rocksdb_env = nullptr;
   // Where the engine logs (open, close, errors). Null: a logger that drops everything.
   std::shared_ptr<spdlog::logger> logger;
 };
 
 struct WriteOptions {
   // Who is writing; recorded in the event and the audit trail. Empty: the store's
-  // default_identity.
+  // default_identity. Follows the key rules (1..1024 bytes of UTF-8 without control
+  // characters); anything else is kInvalidArgument.
   std::string identity;
   // Optimistic concurrency: the write succeeds only if the key is at this version
   // (the seq of its last write; 0 = the key must not exist). Otherwise kConflict and
@@ -68,9 +97,15 @@ struct CacheConfig {
   std::vector<std::string> preload_keys;
 };
 
+// Retention is a function of the log alone (each event's time and each key's
+// count), never of when trails were read: get_audit_trail() leaves out what the
+// configuration excludes, and the audit index is pruned to match at write time
+// (per-key limit) and by a background pass (age). The log keeps every event.
 struct AuditConfig {
-  // Entries older than this are dropped from the audit index (the log keeps them).
-  // Zero: keep forever.
+  // Entries older than this are left out of trails and pruned from the audit
+  // index. Zero: keep forever. Saturating: 400 years means "nothing is that old".
+  // Negative: kInvalidArgument. Pruning is for good: raising the retention later
+  // does not bring pruned entries back.
   std::optional<std::chrono::seconds> retention;
   // Include each write's document in AuditEntry::data.
   std::optional<bool> include_data_snapshots;

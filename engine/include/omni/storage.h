@@ -19,6 +19,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -42,6 +43,8 @@ struct StorageImpl;
 }
 
 // storage->cache(): the LRU view in front of the state projection.
+// After close(): configure and put fail with kUnavailable, get returns nullopt,
+// invalidate false; statistics() stays readable.
 class Cache {
  public:
   // Applies the set fields of `config`; preload_keys are loaded now.
@@ -50,6 +53,8 @@ class Cache {
   std::optional<Json> get(std::string_view key);
   // Puts a document into the view only (not the log): load_data returns it until the
   // key is written again or it is evicted. kInvalidArgument for a bad key/document.
+  // A write of the key (or of a key sharing its bucket) that is committing at the
+  // same moment wins: the put then counts as made just before it, and is dropped.
   Status put(std::string_view key, Json doc);
   // Drops key from the view (the stored value is untouched). Returns whether it was cached.
   bool invalidate(std::string_view key);
@@ -61,11 +66,16 @@ class Cache {
   detail::StorageImpl& impl_;
 };
 
-// storage->audit(): what get_audit_trail() returns.
+// storage->audit(): what get_audit_trail() returns (see AuditConfig).
 class Audit {
  public:
-  void configure(const AuditConfig& config);
+  // Applies the set fields. kInvalidArgument for a negative retention;
+  // kUnavailable after close().
+  Status configure(const AuditConfig& config);
   AuditConfig config() const;  // every field set
+  // Runs the retention pass now (it also runs in the background after writes,
+  // at most once per Options::audit_prune_interval).
+  Status apply_retention();
 
  private:
   friend class Storage;
@@ -75,9 +85,12 @@ class Audit {
 
 // storage->notifications(): change callbacks.
 // [Threading] Sync callbacks run on the writing thread after the write committed,
-// with no engine lock held; a callback may call back into the store. Async
-// callbacks run on the engine's executor, in commit order per store; a slow one
-// never blocks writers. Callbacks must not throw (an exception is logged and dropped).
+// with no engine lock held; a callback may call back into the store (close()
+// included). Async callbacks run on the engine's executor one at a time, in
+// commit (seq) order across all writers; a slow one never blocks writers. A
+// callback sees the writes that start after it was added. Callbacks must not
+// throw: anything thrown is logged and dropped, never propagated.
+// After close(): add_* fail with kUnavailable and remove_callback returns false.
 class Notifications {
  public:
   using DataChangedFn = std::function<void(const DataChanged&)>;
@@ -91,6 +104,8 @@ class Notifications {
   Result<CallbackId> add_callback(std::string_view event, KeyOldNewFn fn);
   Result<CallbackId> add_async_callback(std::string_view event, DataChangedFn fn);
   Result<CallbackId> add_async_callback(std::string_view event, KeyOldNewFn fn);
+  // True if it was registered. Once it returns, the callback is not called again
+  // (deliveries already queued skip it; one already running finishes).
   bool remove_callback(CallbackId id);
 
  private:
@@ -109,12 +124,20 @@ class Storage {
   Storage(const Storage&) = delete;  // owns the database and its threads
   Storage& operator=(const Storage&) = delete;
   // Calls close(); if in-flight writes outlast close_timeout, waits for them anyway.
+  // Destroyed on its own executor or inside its own callback, it finishes closing
+  // on a detached thread of its own instead of waiting for itself.
   ~Storage();
 
-  // Stops accepting operations (they fail with kUnavailable), waits up to
-  // close_timeout for in-flight operations and queued async callbacks, then closes
-  // the database. kTimedOut when operations were still running (the store stays
-  // open; call again). Idempotent.
+  // Stops accepting operations (they fail with kUnavailable, async ones complete
+  // with it), waits up to close_timeout for in-flight operations and queued async
+  // callbacks (callbacks still queued then are dropped), flushes, then closes the
+  // database. kTimedOut when operations were still running (the store stays
+  // closing; call again). Idempotent, and safe from any thread at any time:
+  // concurrent calls wait for one another, and a call from the store's own
+  // executor or from inside one of its callbacks (which cannot wait for itself)
+  // starts the close, returns OK at once, and the close completes on a thread of
+  // its own as soon as that callback returns; a later close() or the destructor
+  // waits for it.
   Status close();
 
   // Stores doc (a JSON object) under key. Returns the event's seq, which is also the
@@ -146,6 +169,8 @@ class Storage {
   Result<std::vector<AuditEntry>> get_audit_trail(std::string_view key);
 
   // Waits until every write up to seq is committed and visible to load_data.
+  // Saturating: milliseconds::max() waits as long as it takes; close() ends the
+  // wait with kUnavailable.
   Status wait_for(Seq seq, std::chrono::milliseconds timeout);
 
   Health check_health();
@@ -190,22 +215,30 @@ class Storage {
  private:
   explicit Storage(std::unique_ptr<detail::StorageImpl> impl);
 
-  // Counts queued async operations so close() waits for them (within its timeout)
-  // instead of dropping their handlers.
-  void async_begin();
-  void async_end();
+  // Counts an async operation in (close() waits for it); false when the store is
+  // closing: the operation then completes with kUnavailable without running.
+  static bool async_begin(detail::StorageImpl* impl);
+  static void async_end(detail::StorageImpl* impl);
 
   // Runs fn on the engine's executor and completes the handler on its associated
-  // executor (the engine's by default).
+  // executor (the engine's by default). After close() the handler completes with
+  // kUnavailable on its own associated executor, or Asio's system executor when
+  // it has none (the engine's is stopped).
   template <typename T, typename Fn, typename Token>
   auto run_async(Fn fn, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, T)>(
-        [this](auto handler, Fn fn) {
-          auto work = boost::asio::make_work_guard(
-              boost::asio::get_associated_executor(handler, executor()));
-          async_begin();
-          boost::asio::post(executor(), [this, h = std::move(handler), fn = std::move(fn),
-                                         work = std::move(work)]() mutable {
+        [impl = impl_.get(), ex = executor()](auto handler, Fn fn) {
+          if (!async_begin(impl)) {
+            auto hex = boost::asio::get_associated_executor(handler, boost::asio::system_executor());
+            boost::asio::post(hex, [h = std::move(handler)]() mutable {
+              std::move(h)(make_error_code(StatusCode::kUnavailable), T{});
+            });
+            async_end(impl);
+            return;
+          }
+          auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, ex));
+          boost::asio::post(ex, [impl, h = std::move(handler), fn = std::move(fn),
+                                 work = std::move(work)]() mutable {
             Result<T> r = fn();
             boost::system::error_code ec;
             T value{};
@@ -214,12 +247,12 @@ class Storage {
             } else {
               ec = make_error_code(r.status().code());
             }
-            auto ex = work.get_executor();
-            boost::asio::dispatch(ex, [h = std::move(h), ec, value = std::move(value)]() mutable {
+            auto hex = work.get_executor();
+            boost::asio::dispatch(hex, [h = std::move(h), ec, value = std::move(value)]() mutable {
               std::move(h)(ec, std::move(value));
             });
             work.reset();
-            async_end();
+            async_end(impl);
           });
         },
         token, std::move(fn));

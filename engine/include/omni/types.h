@@ -36,7 +36,10 @@ struct AuditEntry {
 // Delivered to "data_changed" callbacks after the write committed.
 struct DataChanged {
   std::string key;
-  std::optional<Json> old_data;  // nullopt when the key did not exist
+  std::optional<Json> old_data;  // nullopt when the key did not exist (or see below)
+  // Set when the key existed but its previous document could not be read back
+  // (its stored bytes are damaged): old_data is then nullopt and this says why.
+  std::optional<std::string> old_data_error;
   std::optional<Json> new_data;  // nullopt for a delete
   Seq seq = 0;
   std::string identity;
@@ -61,6 +64,8 @@ struct CacheStatistics {
 };
 
 struct Statistics {
+  // After close(): the figures as of close, with closed = true.
+  bool closed = false;
   CacheStatistics cache;
   Seq head_seq = 0;
   std::uint64_t event_count = 0;

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
@@ -28,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "omni/log/deadline.h"
 #include "omni/log/event.h"
 
 namespace omni::log {
@@ -53,6 +55,8 @@ struct AppendRequest {
   std::vector<EventDraft> events;
   std::string identity;
   bool sync = false;  // fsync the WAL before returning
+  // Tell the CommitListener when this request commits (see CommitListener).
+  bool listen = false;
   // Outputs, valid when append() returned OK.
   Seq first_seq = 0;
   std::int64_t timestamp_ns = 0;
@@ -74,11 +78,42 @@ class Projector {
   virtual void finish_group(bool committed) = 0;
 };
 
+// Told of each committed request with `listen` set, by the group leader, in
+// sequence order, before the next group can commit: what needs commit order (the
+// ordered delivery of async notifications) takes its place in line here.
+// [Threading] Never concurrently with itself; must be quick and must not append.
+class CommitListener {
+ public:
+  virtual ~CommitListener() = default;
+  virtual void committed(const AppendRequest& req) = 0;
+};
+
 struct EventLogOptions {
-  std::string path;                               // RocksDB directory (created if missing)
+  // RocksDB directory, created with any missing parents (as `mkdir -p`). No NUL.
+  std::string path;
   std::vector<std::string> extra_column_families;  // for the projections layer
   std::size_t max_group_bytes = 1 << 20;          // a group stops growing past this
   std::size_t write_buffer_size = 64 << 20;       // RocksDB memtable size per CF
+  // Where RocksDB's own info log goes. Null: nowhere. RocksDB's default (a LOG file
+  // in the store) is never used: on a full disk Debian's build aborts writing it.
+  std::shared_ptr<rocksdb::Logger> info_log;
+  // RocksDB's Env (null: the default). Tests inject faults through it.
+  rocksdb::Env* env = nullptr;
+  // While writes are refused after a failure, an append tries RocksDB's Resume() at
+  // most this often (a disk that was full may have room again).
+  std::chrono::milliseconds resume_interval{1000};
+  // Damage inside a WAL (not a torn tail): false = point-in-time recovery keeps the
+  // events before it, drops the rest, and open reports it (recovery_report());
+  // true = open refuses with kCorruption.
+  bool refuse_damaged_wal = false;
+};
+
+// What open found in the WAL (see EventLogOptions::refuse_damaged_wal).
+struct RecoveryReport {
+  bool wal_damaged = false;
+  Seq recovered_head = 0;      // the newest event kept
+  Seq events_beyond_damage = 0;  // events in the WAL after the damage, dropped
+  std::string detail;          // empty when nothing was wrong
 };
 
 struct ChainCheck {
@@ -91,19 +126,42 @@ struct ChainCheck {
 class EventLog {
  public:
   // Opens (creating if missing) the log at options.path. A torn WAL tail is dropped
-  // (point-in-time recovery): the log reopens with its intact prefix.
+  // (point-in-time recovery): the log reopens with its intact prefix. Refuses:
+  // kInvalidArgument for a path with a NUL byte; kIOError when the directory cannot
+  // be created or the store is already open in this process (under any spelling of
+  // its path: it is canonicalised first); kCorruption when the directory holds a
+  // store's files but no CURRENT file (never creates a new store over them).
   static Result<std::unique_ptr<EventLog>> open(EventLogOptions options);
 
   EventLog(const EventLog&) = delete;  // owns the RocksDB handle
   EventLog& operator=(const EventLog&) = delete;
+  // Closes without waiting for background work (see close()).
   ~EventLog();
+
+  // Flushes the memtables (so the next open replays no WAL) and lets pending
+  // compactions finish until `deadline` (so short sessions do not pile up L0
+  // files), then closes the database. Appends must have stopped. Idempotent.
+  Status close(std::chrono::steady_clock::time_point deadline);
 
   // Must be called before the first append; `p` must outlive the log.
   void set_projector(Projector* p) { projector_ = p; }
+  // Must be called before the first append; `l` must outlive the log.
+  void set_commit_listener(CommitListener* l) { listener_ = l; }
 
   // Appends req->events (see AppendRequest). kConflict/kInvalidArgument from the
   // Projector leave nothing written; kIOError when RocksDB failed the write.
+  // A failed write is sticky (LevelDB's rule): every later append fails with the
+  // same error until a Resume() succeeds (tried at most once per resume_interval,
+  // by append or resume()) or the log is reopened — no seq or hash is reused
+  // while the outcome of the failed batch is unknown.
   Status append(AppendRequest* req);
+  // The error that stopped writes, or OK.
+  Status write_error() const;
+  // Tries RocksDB's Resume() and a flush now; on success writes are accepted again,
+  // from the head re-read from disk. OK when writes were not stopped.
+  Status resume();
+
+  const RecoveryReport& recovery_report() const { return recovery_; }
 
   // The event at `seq`: kNotFound when absent, kCorruption when its bytes fail
   // verification.
@@ -116,12 +174,17 @@ class EventLog {
   // Number of WriteBatches written (each holds one group of writers).
   std::uint64_t group_count() const { return groups_.load(std::memory_order_relaxed); }
   Hash head_hash() const;
-  // Waits until head_seq() >= seq; kTimedOut after `timeout`.
-  Status wait_for(Seq seq, std::chrono::nanoseconds timeout) const;
+  // Waits until head_seq() >= seq; kTimedOut after `timeout` (saturating: a huge
+  // timeout waits as long as it takes); kUnavailable once interrupt_waiters() ran.
+  template <typename Rep, typename Period>
+  Status wait_for(Seq seq, std::chrono::duration<Rep, Period> timeout) const;
+  // Wakes every wait_for() with kUnavailable, now and later (the store is closing).
+  void interrupt_waiters();
 
-  // Walks the whole log checking decode, seq continuity and the SHA-256 chain. IO
-  // errors are a non-OK Result; a broken chain is reported in
-  // ChainCheck::first_bad_seq. ChainCheck::head_hash is the hash to anchor
+  // Walks the log up to the head read at the call (safe on a live log: later
+  // appends are not looked at) checking decode, seq continuity and the SHA-256
+  // chain, and that the last event hashes to the head. IO errors are a non-OK
+  // Result; a broken chain is reported in ChainCheck::first_bad_seq. ChainCheck::head_hash is the hash to anchor
   // externally (e.g. publish it) to detect a rewrite of the whole log.
   Result<ChainCheck> verify_chain() const;
 
@@ -139,20 +202,43 @@ class EventLog {
   struct Writer;
   EventLog() = default;
   Status write_group(std::vector<Writer*>& group);
+  Status load_head();                // head seq and hash from the newest event
+  Status resume_locked();            // mu_ held; no group in progress
+  Status probe_space();              // whether the disk has room to resume
+  void fail_queue_locked(Writer* w);  // mu_ held; w is the front writer
+
+  std::string canonical_path_;
+  rocksdb::Env* env_ = nullptr;
+  RecoveryReport recovery_;
+  std::chrono::milliseconds resume_interval_{1000};
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::string> handle_names_;
   rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
   Projector* projector_ = nullptr;
+  CommitListener* listener_ = nullptr;
   std::size_t max_group_bytes_ = 0;
 
+  Status wait_until(Seq seq, std::chrono::steady_clock::time_point deadline,
+                    std::chrono::nanoseconds timeout) const;
+
   mutable std::mutex mu_;
+  bool interrupted_ = false;     // guarded by mu_
   mutable std::condition_variable committed_cv_;
   std::deque<Writer*> writers_;  // guarded by mu_
   Hash head_hash_{};             // guarded by mu_; written by the leader
-  std::atomic<Seq> head_seq_{0};
+  std::atomic<Seq> head_seq_{0};  // written under mu_ with head_hash_
+  Status write_error_;           // guarded by mu_: sticky once a write failed
+  std::chrono::steady_clock::time_point next_resume_;  // guarded by mu_
   std::atomic<std::uint64_t> groups_{0};
 };
+
+template <typename Rep, typename Period>
+Status EventLog::wait_for(Seq seq, std::chrono::duration<Rep, Period> timeout) const {
+  const auto now = std::chrono::steady_clock::now();
+  return wait_until(seq, deadline_after<std::chrono::steady_clock>(now, timeout),
+                    saturating_cast<std::chrono::nanoseconds>(timeout));
+}
 
 }  // namespace omni::log

@@ -1,14 +1,25 @@
 // Audit index: key -> the seqs of the events that touched it, durable in the
 // "key_index" column family (row key = key + '\0' + BE64 seq, empty value), written in
 // the same WriteBatch as the events. Keys never contain NUL (the engine refuses
-// them), so the separator is unambiguous. Retention and per-key limits prune this
-// index, never the log.
+// them), so the separator is unambiguous, and rows starting with NUL are free for
+// the index's own bookkeeping (the retention cursor).
+//
+// Retention prunes this index, never the log, and depends only on the log (each
+// event's time, each key's count) and the configuration, never on reads:
+//  - the per-key limit is applied at write time: staging a key's event deletes
+//    that key's rows beyond the newest max_entries_per_key, in the same batch;
+//  - age is applied by prune_before(), a pass over the log from where the previous
+//    pass stopped (the engine runs it in the background), which also trims every
+//    key to the per-key limit once after that limit was lowered.
 #pragma once
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <chrono>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "omni/log/event_log.h"
@@ -25,17 +36,31 @@ class AuditIndex {
   // The seqs recorded for `key`, oldest first.
   Result<std::vector<Seq>> seqs(std::string_view key) const;
 
-  // Removes the rows (key, seq) for each of `seqs` (retention and per-key limits).
-  Status remove(std::string_view key, const std::vector<Seq>& seqs);
+  // Keep at most `max` newest rows per key (0: no limit). Lowering it makes the
+  // next prune_before() trim every key.
+  void set_max_entries_per_key(std::size_t max);
 
-  // Leader-only: adds one row per event of req.
-  void stage(const log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch);
+  // Leader-only: adds one row per event of req, and trims each key to the limit.
+  Status stage(const log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch);
+  void finish_group() { overlay_.clear(); }
+
+  // Deletes the rows of events with timestamp_ns < cutoff_ns, scanning the log
+  // from the seq where the previous pass stopped (kept in the index itself) to the
+  // first event at or after the cutoff; then, if the per-key limit was lowered,
+  // trims every key to it. Safe alongside writers. Not concurrently with itself.
+  Status prune_before(std::int64_t cutoff_ns);
 
   static std::string row_key(std::string_view key, Seq seq);
 
  private:
+  Status trim_all(std::size_t max);
+
   const log::EventLog& log_;
   rocksdb::ColumnFamilyHandle* cf_;
+  std::atomic<std::size_t> max_per_key_{0};
+  std::atomic<bool> trim_pending_{false};
+  // Leader-only: the rows of each key written or seen in the group in progress.
+  std::unordered_map<std::string_view, std::vector<Seq>> overlay_;
 };
 
 }  // namespace omni::projections

@@ -15,6 +15,8 @@
 // goes through fill(), which refuses a value read before a newer write of that
 // bucket was invalidated or evicted. So neither a slow reader nor a slow writer of
 // an older version can put that version back once a newer one is committed.
+// A manual put() obeys the same watermarks: it cannot outlive a write that was
+// invalidated after the head its caller observed.
 //
 // [Threading] All methods are thread-safe. The eviction callback runs after the
 // view's lock is released, on the thread whose insert caused the eviction.
@@ -56,11 +58,22 @@ class LruView {
   // Same as get() but changes neither recency nor counters.
   std::optional<Entry> peek(std::string_view key) const;
 
-  // Inserts or replaces unconditionally (manual cache().put()).
-  void put(std::string_view key, Entry e);
-  // Replaces an entry with a smaller seq; inserts an absent key only if nothing in
-  // its bucket with seq > read_snapshot was invalidated or evicted. read_snapshot is
-  // the log head observed before the value was read (a writer passes its own seq).
+  // A manual put (cache().put()): the caller's document overrides what is cached, as
+  // of read_snapshot, the log head it observed before the put (e.seq is normally
+  // read_snapshot). Replaces an entry only if that entry's seq <= read_snapshot (an
+  // entry of a newer committed write wins); inserts an absent key only if nothing in
+  // its bucket with seq > read_snapshot was invalidated or evicted (a write
+  // invalidated after the snapshot wins: the put counts as ordered before that write,
+  // whose invalidation either already dropped the entry or refuses it here). Returns
+  // whether it stored; false is conservative (another key of the bucket may have
+  // raised the watermark), so a caller may retry with a fresher head.
+  bool put(std::string_view key, Entry e, Seq read_snapshot);
+  // A value read from the state, or a writer's own value after its commit: replaces
+  // an entry only if e.seq is greater; inserts an absent key only if nothing in its
+  // bucket with seq > read_snapshot was invalidated or evicted. read_snapshot is the
+  // log head observed before the value was read. A writer passes its own seq, or its
+  // request's last seq for the request's last write of the key (an earlier write of
+  // the same key in the request would be let in by that snapshot, though stale).
   // Returns whether it stored.
   bool fill(std::string_view key, Entry e, Seq read_snapshot);
   // Drops key ahead of a write with sequence `seq` (see above).
@@ -101,7 +114,8 @@ class LruView {
   static void bump(std::atomic<std::uint64_t>& c) {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
-  void insert_locked(std::string_view key, Entry e, Evicted* evicted);
+  // Returns whether it stored (not with capacity 0).
+  bool insert_locked(std::string_view key, Entry e, Evicted* evicted);
   void evict_locked(Evicted* evicted);
   void notify(Evicted& evicted);
 
