@@ -20,6 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kEventsCf = "events";
+// close() merges a column family's L0 and L1 files once there are more than this
+// many of them holding less than this many bytes (see close()).
+constexpr std::size_t kMaxSmallFiles = 8;
+constexpr std::uint64_t kSmallFilesBytes = 64u << 20;
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -37,13 +41,25 @@ class NullLogger final : public rocksdb::Logger {
 // RocksDB starts its own recovery from a no-space error at once; if the disk is
 // still full that attempt fails and the error becomes permanent (only a reopen
 // clears it). We resume ourselves instead, once a probe found room (resume_locked).
-class NoAutoRecovery final : public rocksdb::EventListener {
+// It also watches the default column family, which holds only the WAL-switch
+// marker (see put_marker): when a flush took the marker, the log puts it back.
+class LogListener final : public rocksdb::EventListener {
  public:
+  explicit LogListener(std::shared_ptr<std::atomic<bool>> marker_needed)
+      : marker_needed_(std::move(marker_needed)) {}
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
                             bool* auto_recovery) override {
     *auto_recovery = false;
   }
+  void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo& info) override {
+    if (info.cf_name == rocksdb::kDefaultColumnFamilyName) marker_needed_->store(true);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> marker_needed_;
 };
+
+constexpr std::string_view kWalSwitchMarker = "omni:wal-switch-marker";
 
 // Stores open in this process, by canonical path. RocksDB's own lock is keyed by
 // the path as spelt, so "dir" and "dir/" would both get it; this set refuses the
@@ -178,7 +194,10 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   dbo.info_log = options.info_log ? options.info_log : std::make_shared<NullLogger>();
   if (options.env) dbo.env = options.env;
   dbo.max_open_files = max_open_files();
-  dbo.listeners.push_back(std::make_shared<NoAutoRecovery>());
+  dbo.listeners.push_back(std::make_shared<LogListener>(log->marker_needed_));
+  // The WAL-less marker would otherwise make RocksDB flush everything at Close()
+  // (it flushes when unlogged data exists); close() flushes when it chooses to.
+  dbo.avoid_flush_during_shutdown = true;
 
   rocksdb::ColumnFamilyOptions cfo;
   cfo.write_buffer_size = options.write_buffer_size;
@@ -196,7 +215,28 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
     std::lock_guard l(log->mu_);
     OMNI_RETURN_IF_ERROR(log->load_head());
   }
+  OMNI_RETURN_IF_ERROR(log->put_marker());
   return log;
+}
+
+// RocksDB's Resume() moves to a new WAL only if some memtable holds data; with
+// every memtable empty (just after open or a flush) it keeps writing to the WAL
+// whose writer failed, and Debian's RocksDB then aborts on the next write. A
+// WAL-less row in the otherwise unused default column family keeps one memtable
+// non-empty at all times, so Resume() always switches.
+Status EventLog::put_marker() {
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = true;
+  rocksdb::Status s = db_->Put(wo, handles_[0], std::string(kWalSwitchMarker), rocksdb::Slice());
+  if (!s.ok()) return from_rocks(s, "writing the WAL-switch marker");
+  return Status();
+}
+
+Result<std::uint64_t> EventLog::current_wal() const {
+  std::unique_ptr<rocksdb::LogFile> f;
+  rocksdb::Status s = db_->GetCurrentWalFile(&f);
+  if (!s.ok()) return from_rocks(s, "finding the current WAL");
+  return f->LogNumber();
 }
 
 // The head is derived from the newest event rather than stored separately: the
@@ -239,6 +279,10 @@ Status EventLog::close(std::chrono::steady_clock::time_point deadline) {
   bool writable;
   {
     std::lock_guard l(mu_);
+    // Writes stopped: resume if the disk allows, so the flush below makes a batch
+    // that reached the WAL before its write failed obsolete (otherwise the next
+    // open replays it: the outcome of a write whose fsync failed is unknown).
+    if (!write_error_.ok()) (void)resume_locked();
     writable = write_error_.ok();
   }
   if (writable) {
@@ -247,8 +291,32 @@ Status EventLog::close(std::chrono::steady_clock::time_point deadline) {
     rocksdb::Status s = db_->Flush(fo, handles_);
     if (!s.ok()) result = from_rocks(s, "flushing at close (the WAL still holds every event)");
   }
-  // Compactions are cancelled by Close(); a store opened and closed many times
-  // would otherwise accumulate level-0 files without bound.
+  // Each session's flush leaves one small file per column family, and since
+  // event keys only grow RocksDB moves them down to L1 unmerged (a trivial move),
+  // where nothing merges them until L1 reaches its 256 MB target: a store opened
+  // and closed thousands of times piled up thousands of files. Merge a pile of
+  // small L0/L1 files into one L1 file (cheap: they are small by definition).
+  if (writable) {
+    for (auto* h : handles_) {
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      rocksdb::ColumnFamilyMetaData md;
+      db_->GetColumnFamilyMetaData(h, &md);
+      std::vector<std::string> files;
+      std::uint64_t bytes = 0;
+      for (const auto& level : md.levels) {
+        if (level.level > 1) continue;
+        for (const auto& f : level.files) {
+          files.push_back(f.name);
+          bytes += f.size;
+        }
+      }
+      if (files.size() > kMaxSmallFiles && bytes < kSmallFilesBytes) {
+        rocksdb::Status cs = db_->CompactFiles(rocksdb::CompactionOptions(), h, files, 1);
+        if (!cs.ok() && result.ok()) result = from_rocks(cs, "merging small files at close");
+      }
+    }
+  }
+  // Background compactions are cancelled by Close(): let pending ones finish.
   while (std::chrono::steady_clock::now() < deadline) {
     std::uint64_t busy = 0, v = 0;
     for (auto* h : handles_) {
@@ -324,7 +392,9 @@ Status EventLog::probe_space() {
 
 Status EventLog::resume_locked() {
   next_resume_ = std::chrono::steady_clock::now() + resume_interval_;
+  if (!resumable_) return write_error_;
   OMNI_RETURN_IF_ERROR(probe_space());
+  Result<std::uint64_t> failed_wal = current_wal();
   rocksdb::Status s = db_->Resume();
   if (!s.ok()) return from_rocks(s, "resuming writes");
   // The failed batch may lie in a WAL (written, then its sync failed). A flush
@@ -334,6 +404,16 @@ Status EventLog::resume_locked() {
   fo.allow_write_stall = true;
   s = db_->Flush(fo, handles_);
   if (!s.ok()) return from_rocks(s, "flushing to resume writes");
+  OMNI_RETURN_IF_ERROR(put_marker());
+  // Writing on through the writer that failed would abort the process.
+  Result<std::uint64_t> wal = current_wal();
+  if (!failed_wal.ok() || !wal.ok() || *wal == *failed_wal) {
+    resumable_ = false;
+    write_error_ = Status(write_error_.code(), write_error_.message() +
+                                                   "; RocksDB kept the WAL that failed, so writes "
+                                                   "stay stopped until the store is reopened");
+    return write_error_;
+  }
   OMNI_RETURN_IF_ERROR(load_head());
   write_error_ = Status();
   return Status();
@@ -361,6 +441,14 @@ Status EventLog::append(AppendRequest* req) {
   if (!write_error_.ok()) {
     if (std::chrono::steady_clock::now() >= next_resume_) (void)resume_locked();  // on failure write_error_ stays
     if (!write_error_.ok()) {
+      fail_queue_locked(&w);
+      return w.status;
+    }
+  }
+
+  if (marker_needed_->exchange(false)) {
+    if (Status m = put_marker(); !m.ok()) {
+      write_error_ = m;
       fail_queue_locked(&w);
       return w.status;
     }

@@ -113,6 +113,24 @@ TEST(StorageTest, BatchIsAllOrNothing) {
   EXPECT_EQ((**s->load_data("user:2"))["name"], "Bob");
 }
 
+// Defect: a store_batch of 10,000 keys left only 1,024 of them in the LRU view:
+// each key's fill was refused because a later key of the same batch had raised its
+// bucket's watermark.
+TEST(StorageTest, BatchIsCachedLikeSingleWrites) {
+  TempDir dir;
+  Options o;
+  o.cache_size = 20000;
+  auto s = open_store(dir.path(), o);
+  std::vector<BatchItem> items;
+  for (int i = 0; i < 10000; ++i) items.push_back({"k" + std::to_string(i), {{"i", i}}, std::nullopt});
+  items.push_back({"k7", {{"i", -7}}, std::nullopt});  // a key twice: its last write is cached
+  ASSERT_TRUE(s->store_batch(std::move(items)).ok());
+  EXPECT_EQ(s->cache().statistics().size, 10000u);
+  EXPECT_EQ(s->cache().get("k0"), (Json{{"i", 0}}));
+  EXPECT_EQ(s->cache().get("k9999"), (Json{{"i", 9999}}));
+  EXPECT_EQ(s->cache().get("k7"), (Json{{"i", -7}}));
+}
+
 TEST(StorageTest, DataSurvivesReopen) {
   TempDir dir;
   Seq v;

@@ -205,6 +205,8 @@ class EventLog {
   Status load_head();                // head seq and hash from the newest event
   Status resume_locked();            // mu_ held; no group in progress
   Status probe_space();              // whether the disk has room to resume
+  Status put_marker();               // see event_log.cc
+  Result<std::uint64_t> current_wal() const;
   void fail_queue_locked(Writer* w);  // mu_ held; w is the front writer
 
   std::string canonical_path_;
@@ -230,6 +232,8 @@ class EventLog {
   Hash head_hash_{};             // guarded by mu_; written by the leader
   std::atomic<Seq> head_seq_{0};  // written under mu_ with head_hash_
   Status write_error_;           // guarded by mu_: sticky once a write failed
+  bool resumable_ = true;        // guarded by mu_: false once only a reopen can help
+  std::shared_ptr<std::atomic<bool>> marker_needed_ = std::make_shared<std::atomic<bool>>(false);
   std::chrono::steady_clock::time_point next_resume_;  // guarded by mu_
   std::atomic<std::uint64_t> groups_{0};
 };
