@@ -33,6 +33,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using omni::testing::flip_byte;
+using omni::testing::newest_wal;
 using omni::testing::TempDir;
 
 // ---------------------------------------------------------------------------
@@ -71,26 +73,6 @@ std::size_t open_fds() {
   std::size_t n = 0;
   for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/fd")) ++n;
   return n > 0 ? n - 1 : 0;
-}
-
-// Flips one bit of the byte at `offset` of `file`.
-void flip_byte(const fs::path& file, std::uintmax_t offset) {
-  ASSERT_LT(offset, fs::file_size(file));
-  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(static_cast<std::streamoff>(offset));
-  char c = 0;
-  f.get(c);
-  f.seekp(static_cast<std::streamoff>(offset));
-  f.put(static_cast<char>(c ^ 0x40));
-  ASSERT_TRUE(f.good()) << file;
-}
-
-fs::path newest_wal(const fs::path& dir) {
-  fs::path newest;
-  for (const auto& f : fs::directory_iterator(dir)) {
-    if (f.path().extension() == ".log" && (newest.empty() || f.path() > newest)) newest = f.path();
-  }
-  return newest;
 }
 
 // An SST file of one column family and the size of its data-block region (data

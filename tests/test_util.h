@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
@@ -58,13 +59,31 @@ inline void overwrite_event(const std::string& path, Seq seq, const std::string&
   delete db;
 }
 
-// Cuts `bytes` off the end of the newest WAL file in `dir` (a torn last write).
-// The memtables were never flushed, so that file holds the newest events.
-inline void truncate_newest_wal(const std::string& dir, std::uintmax_t bytes) {
+// The newest WAL file in `dir` (empty when there is none).
+inline std::filesystem::path newest_wal(const std::filesystem::path& dir) {
   std::filesystem::path newest;
   for (const auto& f : std::filesystem::directory_iterator(dir)) {
     if (f.path().extension() == ".log" && (newest.empty() || f.path() > newest)) newest = f.path();
   }
+  return newest;
+}
+
+// Flips one bit of the byte at `offset` of `file`.
+inline void flip_byte(const std::filesystem::path& file, std::uintmax_t offset) {
+  ASSERT_LT(offset, std::filesystem::file_size(file));
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.get(c);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.put(static_cast<char>(c ^ 0x40));
+  ASSERT_TRUE(f.good()) << file;
+}
+
+// Cuts `bytes` off the end of the newest WAL file in `dir` (a torn last write).
+// The memtables were never flushed, so that file holds the newest events.
+inline void truncate_newest_wal(const std::string& dir, std::uintmax_t bytes) {
+  const std::filesystem::path newest = newest_wal(dir);
   ASSERT_FALSE(newest.empty()) << "no WAL file in " << dir;
   const auto size = std::filesystem::file_size(newest);
   ASSERT_GT(size, bytes);

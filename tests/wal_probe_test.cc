@@ -23,6 +23,8 @@ namespace omni::log {
 namespace {
 
 namespace fs = std::filesystem;
+using omni::testing::flip_byte;
+using omni::testing::newest_wal;
 using omni::testing::TempDir;
 using omni::testing::truncate_newest_wal;
 
@@ -44,26 +46,6 @@ void write_events(const std::string& path, int n, bool sync = false) {
     Status s = (*log)->append(&req);
     ASSERT_TRUE(s.ok()) << s.to_string();
   }
-}
-
-fs::path newest_wal(const std::string& dir) {
-  fs::path newest;
-  for (const auto& f : fs::directory_iterator(dir)) {
-    if (f.path().extension() == ".log" && (newest.empty() || f.path() > newest)) newest = f.path();
-  }
-  return newest;
-}
-
-// Flips one bit of the byte at `offset` of `file`.
-void flip_byte(const fs::path& file, std::uintmax_t offset) {
-  ASSERT_LT(offset, fs::file_size(file));
-  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(static_cast<std::streamoff>(offset));
-  char c = 0;
-  f.get(c);
-  f.seekp(static_cast<std::streamoff>(offset));
-  f.put(static_cast<char>(c ^ 0x40));
-  ASSERT_TRUE(f.good());
 }
 
 // Flips one bit of the byte at `offset` of the newest WAL in `dir` (the store must
