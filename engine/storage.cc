@@ -357,6 +357,10 @@ bool Storage::async_begin(detail::StorageImpl* impl) { return impl->life.begin_a
 
 void Storage::async_end(detail::StorageImpl* impl) { impl->life.end_async(); }
 
+void Storage::notify_when(detail::StorageImpl* impl, Seq seq, std::function<void(const Status&)> fn) {
+  impl->log->notify_when(seq, [fn = std::move(fn)](Status s) { fn(s); });
+}
+
 Result<Seq> Storage::store_data(std::string_view key, Json&& doc, const WriteOptions& wo) {
   auto owned = std::make_shared<const Json>(std::move(doc));
   const Json* d = owned.get();

@@ -164,7 +164,8 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   log->resume_interval_ = options.resume_interval;
   log->env_ = options.env ? options.env : rocksdb::Env::Default();
 
-  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, std::string(kEventsCf)};
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, std::string(kEventsCf),
+                                    std::string(kMetaCf)};
   for (const auto& n : options.extra_column_families) {
     if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
   }
@@ -556,11 +557,17 @@ Status EventLog::write_group(std::vector<Writer*>& group) {
   }
   // The hash and seq change together under mu_, so verify_chain() and the next
   // leader always read a matching pair.
+  std::vector<std::function<void(Status)>> ready;
   {
     std::lock_guard l(mu_);
     head_hash_ = hash;
     head_seq_.store(seq, std::memory_order_release);
+    while (!head_waiters_.empty() && head_waiters_.begin()->first <= seq) {
+      ready.push_back(std::move(head_waiters_.begin()->second));
+      head_waiters_.erase(head_waiters_.begin());
+    }
   }
+  for (auto& fn : ready) fn(Status());
   if (listener_) {
     for (Writer* w : group) {
       if (w->status.ok() && w->req->listen) listener_->committed(*w->req);
@@ -592,9 +599,63 @@ Status EventLog::scan(Seq from, const std::function<bool(const Event&)>& fn) con
 }
 
 void EventLog::interrupt_waiters() {
-  std::lock_guard l(mu_);
-  interrupted_ = true;
-  committed_cv_.notify_all();
+  std::multimap<Seq, std::function<void(Status)>> waiters;
+  {
+    std::lock_guard l(mu_);
+    interrupted_ = true;
+    committed_cv_.notify_all();
+    waiters.swap(head_waiters_);
+  }
+  for (auto& [seq, fn] : waiters) fn(Status::unavailable("the store is closing"));
+}
+
+void EventLog::notify_when(Seq seq, std::function<void(Status)> fn) {
+  {
+    std::lock_guard l(mu_);
+    if (!interrupted_ && head_seq() < seq) {
+      head_waiters_.emplace(seq, std::move(fn));
+      return;
+    }
+  }
+  fn(head_seq() >= seq ? Status() : Status::unavailable("the store is closing"));
+}
+
+Result<EventBatch> EventLog::read_from(Seq from, ReadLimits limits) const {
+  EventBatch b;
+  b.head = head_seq();  // events up to it are visible: the head is published after
+  b.next = from;
+  if (from == 0) return Status::invalid_argument("read_from(0): seqs start at 1");
+  if (from > b.head) return b;
+  const std::string upper = seq_key(b.head + 1);
+  const rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_cf_));
+  std::size_t bytes = 0;
+  for (it->Seek(seq_key(from)); it->Valid(); it->Next()) {
+    const Seq seq = it->key().size() == 8 ? decode_seq_key(it->key().ToStringView()) : 0;
+    if (seq != b.next) {
+      return Status::corruption("event seq " + std::to_string(b.next) + " is missing (found " +
+                                (seq == 0 ? std::string("a malformed key") : std::to_string(seq)) +
+                                ")");
+    }
+    const std::size_t size = it->value().size();
+    if (!b.events.empty() &&
+        (b.events.size() >= limits.max_events || bytes + size > limits.max_bytes)) {
+      break;
+    }
+    Result<Event> e = decode_event(it->value().ToStringView(), seq);
+    if (!e.ok()) return e.status();
+    b.events.push_back(std::move(*e));
+    bytes += size;
+    b.next = seq + 1;
+  }
+  if (!it->status().ok()) return from_rocks(it->status(), "reading the log");
+  if (!it->Valid() && b.next <= b.head) {  // ran out of events before the head
+    return Status::corruption("event seq " + std::to_string(b.next) + " is missing (the head is " +
+                              std::to_string(b.head) + ")");
+  }
+  return b;
 }
 
 Status EventLog::wait_until(Seq seq, std::chrono::steady_clock::time_point deadline,

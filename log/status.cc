@@ -13,6 +13,7 @@ std::string_view status_code_name(StatusCode code) {
     case StatusCode::kIOError: return "IOError";
     case StatusCode::kCorruption: return "Corruption";
     case StatusCode::kTimedOut: return "TimedOut";
+    case StatusCode::kInternal: return "Internal";
   }
   return "Unknown";
 }

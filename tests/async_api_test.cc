@@ -50,6 +50,31 @@ TEST(AsyncApiTest, UseAwaitableStoresLoadsAndDeletes) {
   EXPECT_TRUE(done);
 }
 
+// The head-advanced signal: no thread blocks while waiting; a write completes it,
+// close ends it with kUnavailable, and after close it completes at once.
+TEST(AsyncApiTest, AsyncWaitForCompletesWhenTheHeadArrives) {
+  omni::testing::TempDir dir;
+  auto s = std::move(*Storage::open({.path = dir.path()}));
+  std::future<void> now = s->async_wait_for(0, asio::use_future);
+  ASSERT_EQ(now.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  now.get();
+  std::future<void> later = s->async_wait_for(2, asio::use_future);
+  ASSERT_TRUE(s->store_data("a", {{"x", 1}}).ok());
+  EXPECT_EQ(later.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  ASSERT_TRUE(s->store_data("b", {{"x", 2}}).ok());
+  ASSERT_EQ(later.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  later.get();
+  std::promise<boost::system::error_code> never;
+  s->async_wait_for(100, [&](boost::system::error_code ec) { never.set_value(ec); });
+  ASSERT_TRUE(s->close().ok());
+  auto ec = never.get_future();
+  ASSERT_EQ(ec.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(ec.get(), make_error_code(StatusCode::kUnavailable));
+  std::future<void> closed = s->async_wait_for(1, asio::use_future);
+  ASSERT_EQ(closed.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_THROW(closed.get(), boost::system::system_error);
+}
+
 TEST(AsyncApiTest, UseFutureCompletes) {
   omni::testing::TempDir dir;
   auto s = std::move(*Storage::open({.path = dir.path()}));

@@ -29,10 +29,29 @@ TEST(ResultTest, HoldsValueOrStatus) {
   EXPECT_EQ(e.status().code(), StatusCode::kNotFound);
 }
 
+// A Result built from an OK status is a bug in the caller, not bad input.
 TEST(ResultTest, OkStatusIsNotAValue) {
   Result<int> r = Status();
   EXPECT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(status_code_name(StatusCode::kInternal), "Internal");
+}
+
+Result<int> half(int x) {
+  if (x % 2) return Status::invalid_argument(std::to_string(x) + " is odd");
+  return x / 2;
+}
+
+Result<int> quarter(int x) {
+  OMNI_ASSIGN_OR_RETURN(const int h, half(x));
+  OMNI_ASSIGN_OR_RETURN(int q, half(h));
+  return q;
+}
+
+TEST(ResultTest, AssignOrReturnPropagatesTheFirstError) {
+  EXPECT_EQ(*quarter(12), 3);
+  EXPECT_EQ(quarter(6).status().message(), "3 is odd");
+  EXPECT_EQ(quarter(5).status().message(), "5 is odd");
 }
 
 TEST(ResultDeathTest, ValueOfErrorAborts) {

@@ -172,6 +172,39 @@ class Storage {
   // Saturating: milliseconds::max() waits as long as it takes; close() ends the
   // wait with kUnavailable.
   Status wait_for(Seq seq, std::chrono::milliseconds timeout);
+  // The Asio form: completes with (error_code) once the head reaches seq, on the
+  // handler's executor (the engine's by default), with no thread blocked
+  // meanwhile; kUnavailable when the store closes first. Readers of the log (sinks)
+  // wait for new events this way.
+  template <typename Token>
+  auto async_wait_for(Seq seq, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [impl = impl_.get(), ex = executor()](auto handler, Seq seq) {
+          if (!async_begin(impl)) {
+            auto hex = boost::asio::get_associated_executor(handler, boost::asio::system_executor());
+            boost::asio::post(hex, [h = std::move(handler)]() mutable {
+              std::move(h)(make_error_code(StatusCode::kUnavailable));
+            });
+            async_end(impl);
+            return;
+          }
+          auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, ex));
+          // Shared: the log keeps the callback in a std::function, which must be
+          // copyable; handlers need not be.
+          auto state = std::make_shared<std::pair<decltype(handler), decltype(work)>>(std::move(handler),
+                                                                                     std::move(work));
+          notify_when(impl, seq, [impl, state](const Status& s) {
+            const boost::system::error_code ec = s.ok() ? boost::system::error_code() : make_error_code(s.code());
+            auto hex = state->second.get_executor();
+            boost::asio::post(hex, [impl, state, ec]() mutable {
+              std::move(state->first)(ec);
+              state->second.reset();
+              async_end(impl);
+            });
+          });
+        },
+        token, seq);
+  }
 
   Health check_health();
   Statistics get_statistics();
@@ -219,6 +252,9 @@ class Storage {
   // closing: the operation then completes with kUnavailable without running.
   static bool async_begin(detail::StorageImpl* impl);
   static void async_end(detail::StorageImpl* impl);
+  // fn(status) once the head reaches seq, or with kUnavailable at close; called on
+  // a committing thread, so it must only post.
+  static void notify_when(detail::StorageImpl* impl, Seq seq, std::function<void(const Status&)> fn);
 
   // Runs fn on the engine's executor and completes the handler on its associated
   // executor (the engine's by default). After close() the handler completes with

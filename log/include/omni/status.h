@@ -28,6 +28,7 @@ enum class StatusCode : int {
   kIOError = 6,          // the local disk failed
   kCorruption = 7,       // bytes on disk are not what was written
   kTimedOut = 8,
+  kInternal = 9,         // a state that cannot happen did: a bug in Omni, please report
 };
 
 std::string_view status_code_name(StatusCode code);
@@ -46,6 +47,7 @@ class [[nodiscard]] Status {
   static Status io_error(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
   static Status corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status timed_out(std::string m) { return {StatusCode::kTimedOut, std::move(m)}; }
+  static Status internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -70,7 +72,7 @@ class [[nodiscard]] Result {
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : v_(std::in_place_index<1>, std::move(status)) {  // NOLINT
     if (std::get<1>(v_).ok()) {
-      v_.template emplace<1>(StatusCode::kInvalidArgument, "Result constructed from an OK Status");
+      v_.template emplace<1>(StatusCode::kInternal, "Result constructed from an OK Status");
     }
   }
 
@@ -108,3 +110,14 @@ class [[nodiscard]] Result {
     ::omni::Status omni_status_ = (expr);     \
     if (!omni_status_.ok()) return omni_status_; \
   } while (0)
+
+// OMNI_ASSIGN_OR_RETURN(auto x, f()); evaluates f() (a Result<T>), returns its
+// status on error, else declares/assigns lhs from its value (moved).
+#define OMNI_CONCAT_INNER_(a, b) a##b
+#define OMNI_CONCAT_(a, b) OMNI_CONCAT_INNER_(a, b)
+#define OMNI_ASSIGN_OR_RETURN(lhs, rexpr) \
+  OMNI_ASSIGN_OR_RETURN_IMPL_(OMNI_CONCAT_(omni_result_, __LINE__), lhs, rexpr)
+#define OMNI_ASSIGN_OR_RETURN_IMPL_(result, lhs, rexpr) \
+  auto result = (rexpr);                                \
+  if (!result.ok()) return result.status();             \
+  lhs = std::move(result).value()

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +34,9 @@
 #include "omni/log/event.h"
 
 namespace omni::log {
+
+// The log's own bookkeeping (reader cursors; projection checkpoints later).
+inline constexpr std::string_view kMetaCf = "meta";
 
 // One event a writer asks to append.
 struct EventDraft {
@@ -116,6 +120,21 @@ struct RecoveryReport {
   std::string detail;          // empty when nothing was wrong
 };
 
+// Bounds of one read_from() call. At least one event is returned when any is due,
+// however large.
+struct ReadLimits {
+  std::size_t max_events = 1024;
+  std::size_t max_bytes = 4u << 20;  // encoded event bytes
+};
+
+// What read_from() returns: events with consecutive seqs starting at the requested
+// one, none past `head`.
+struct EventBatch {
+  std::vector<Event> events;
+  Seq head = 0;  // the head when the read started
+  Seq next = 0;  // where to read from next: the last event's seq + 1, or `from`
+};
+
 struct ChainCheck {
   Seq events_checked = 0;
   Seq first_bad_seq = 0;  // 0 = the chain is intact
@@ -166,6 +185,18 @@ class EventLog {
   // The event at `seq`: kNotFound when absent, kCorruption when its bytes fail
   // verification.
   Result<Event> read(Seq seq) const;
+  // For sinks and tools: events with seq in [from, head at the call], oldest first,
+  // up to `limits`. Later appends are not included (the head is read first and
+  // bounds the scan), so a reader sees a consistent prefix. kCorruption when an
+  // event is missing or fails verification (naming the seq).
+  Result<EventBatch> read_from(Seq from, ReadLimits limits = {}) const;
+
+  // Calls fn(OK) once head_seq() >= seq: at once on this thread if it already
+  // is, else on the thread of the group leader that moved the head past it, so
+  // fn must be quick (post to an executor). fn(kUnavailable) when
+  // interrupt_waiters() runs (closing) before that.
+  void notify_when(Seq seq, std::function<void(Status)> fn);
+
   // Calls fn on each event with seq >= from in order until fn returns false.
   // Stops with kCorruption at the first undecodable event.
   Status scan(Seq from, const std::function<bool(const Event&)>& fn) const;
@@ -227,6 +258,7 @@ class EventLog {
 
   mutable std::mutex mu_;
   bool interrupted_ = false;     // guarded by mu_
+  std::multimap<Seq, std::function<void(Status)>> head_waiters_;  // guarded by mu_
   mutable std::condition_variable committed_cv_;
   std::deque<Writer*> writers_;  // guarded by mu_
   Hash head_hash_{};             // guarded by mu_; written by the leader
