@@ -12,10 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "omni/seq.h"  // Seq: position in the log; a write's consistency token
+
 namespace omni {
 
 using Json = nlohmann::json;  // documents are JSON objects
-using Seq = std::uint64_t;    // position in the log; a write's consistency token
 
 // One item of store_batch().
 struct BatchItem {

@@ -7,13 +7,10 @@
 #include <string>
 #include <string_view>
 
+#include "omni/seq.h"
 #include "omni/status.h"
 
-namespace omni {
-
-using Seq = std::uint64_t;
-
-namespace log {
+namespace omni::log {
 
 using Hash = std::array<std::uint8_t, 32>;
 
@@ -64,5 +61,4 @@ void encode_event(const EventView& e, std::string* out);
 // verification, or holds another seq, is kCorruption naming expected_seq.
 Result<Event> decode_event(std::string_view bytes, Seq expected_seq);
 
-}  // namespace log
-}  // namespace omni
+}  // namespace omni::log
