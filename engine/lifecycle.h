@@ -35,7 +35,6 @@ class Lifecycle {
   void begin_callback() { callbacks_.fetch_add(1); }
   void end_callback() { release(callbacks_); }
 
-  bool closing() const { return closing_.load(); }
   void start_closing() { closing_.store(true); }
 
   // Until no call and no async operation is running; false at the deadline.

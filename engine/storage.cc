@@ -245,7 +245,6 @@ Status StorageImpl::close(bool with_deadline) {
   projections.reset();
   log.reset();
   closed = true;
-  closed_flag.store(true);
   logger->info("closed '{}'", options.path);
   return flushed;
 }

@@ -95,7 +95,6 @@ struct StorageImpl {
 
   std::mutex close_mu;   // one close at a time
   bool closed = false;   // guarded by close_mu
-  std::atomic<bool> closed_flag{false};
   std::mutex stats_mu;
   Statistics final_statistics;  // guarded by stats_mu: as of close
   std::mutex closer_mu;
