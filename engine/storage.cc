@@ -238,6 +238,7 @@ Status StorageImpl::close(bool with_deadline) {
     std::lock_guard l(stats_mu);
     final_statistics = statistics();  // for get_statistics() after close
   }
+  if (Status c = projections->save_checkpoint(); !c.ok()) logger->warn("close: {}", c.to_string());
   Status flushed = log->close(deadline);
   if (!flushed.ok()) logger->warn("close: {}", flushed.to_string());
   pool.stop();
@@ -307,6 +308,10 @@ Result<std::unique_ptr<Storage>> Storage::open(Options options) {
   impl->projections = std::make_unique<projections::ProjectionSet>(*impl->log, &impl->lru);
   impl->log->set_projector(impl->projections.get());
   impl->log->set_commit_listener(&impl->notifier);
+  if (Status s = impl->projections->catch_up(); !s.ok()) {
+    impl->logger->error("open '{}': {}", impl->options.path, s.to_string());
+    return s;
+  }
   if (!impl->options.preload_keys.empty()) {
     if (Status s = impl->preload(impl->options.preload_keys); !s.ok()) {
       impl->logger->error("open '{}': preloading keys failed: {}", impl->options.path, s.to_string());

@@ -549,6 +549,7 @@ Status EventLog::write_group(std::vector<Writer*>& group) {
     return Status();  // every writer failed its own precondition
   }
 
+  if (projector_) projector_->before_write(seq, &batch);
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   rocksdb::Status s = db_->Write(wo, &batch);

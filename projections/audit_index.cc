@@ -42,7 +42,12 @@ void AuditIndex::set_max_entries_per_key(std::size_t max) {
   if (max != 0 && (old == 0 || max < old)) trim_pending_.store(true);
 }
 
-Status AuditIndex::stage(const log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
+Status AuditIndex::apply(const log::Event& e, rocksdb::WriteBatch* batch) {
+  batch->Put(cf_, row_key(e.key, e.seq), rocksdb::Slice());
+  return Status();
+}
+
+Status AuditIndex::stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
   const std::size_t max = max_per_key_.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < req.events.size(); ++i) {
     const std::string& key = req.events[i].key;

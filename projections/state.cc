@@ -121,7 +121,16 @@ Status StateProjection::stage(log::AppendRequest& req, Seq first_seq, rocksdb::W
   return Status();
 }
 
-void StateProjection::finish_group() { overlay_.clear(); }
+void StateProjection::finish_group(bool) { overlay_.clear(); }
+
+Status StateProjection::apply(const log::Event& e, rocksdb::WriteBatch* batch) {
+  if (e.type == log::EventType::kDataStored) {
+    batch->Put(cf_, e.key, log::EventLog::seq_key(e.seq));
+  } else if (e.type == log::EventType::kDataDeleted) {
+    batch->Delete(cf_, e.key);
+  }
+  return Status();
+}
 
 Result<std::map<std::string, StateEntry>> replay_state(const log::EventLog& log) {
   std::map<std::string, StateEntry> state;

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "omni/log/event_log.h"
 #include "omni/storage.h"
 #include "test_util.h"
 
@@ -764,6 +765,37 @@ TEST(OpenTest, AbsoluteConsistencyRefusesADamagedWal) {
   auto sound = Storage::open(std::move(o));
   ASSERT_TRUE(sound.ok()) << sound.status().to_string();
   EXPECT_EQ((*sound)->get_statistics().head_seq, head);
+}
+
+// The log lost its newest events (here deleted behind the store's back) while the
+// projections still hold them: open refuses instead of serving state the log
+// cannot back.
+TEST(OpenTest, ProjectionsAheadOfTheLogAreRefusedAtOpen) {
+  TempDir dir;
+  const std::string db = dir.sub("db");
+  {
+    auto s = std::move(*Storage::open({.path = db}));
+    for (int i = 1; i <= 5; ++i) ASSERT_TRUE(s->store_data("k" + std::to_string(i), {{"i", i}}).ok());
+  }
+  {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> hs;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), db, cfs, &hs, &raw).ok());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] != "events") continue;
+      for (Seq seq : {Seq{4}, Seq{5}}) ASSERT_TRUE(raw->Delete({}, hs[i], log::EventLog::seq_key(seq)).ok());
+    }
+    for (auto* h : hs) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  auto s = Storage::open({.path = db});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kCorruption) << s.status().to_string();
+  EXPECT_NE(s.status().message().find("log ends at seq 3"), std::string::npos) << s.status().to_string();
 }
 
 }  // namespace

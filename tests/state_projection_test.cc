@@ -143,5 +143,139 @@ TEST(AuditIndexTest, PruneBeforeDropsOldRowsAndTrimsAfterALoweredLimit) {
   EXPECT_EQ(*f.proj->audit().seqs("new"), (std::vector<Seq>{7}));
 }
 
+// --- The registry's checkpoints and catch-up --------------------------------
+
+// Counts what it is given: staged events (live writes) and applied ones (catch-up).
+class CountingProjection final : public DurableProjection {
+ public:
+  std::string_view name() const override { return "counting"; }
+  Status stage(AppendRequest& req, Seq, rocksdb::WriteBatch*) override {
+    staged += req.events.size();
+    return Status();
+  }
+  void finish_group(bool) override {}
+  Status apply(const log::Event& e, rocksdb::WriteBatch*) override {
+    if (last_applied != 0) {
+      EXPECT_EQ(e.seq, last_applied + 1) << "events must arrive in order";
+    }
+    last_applied = e.seq;
+    ++applied;
+    return Status();
+  }
+  std::size_t staged = 0, applied = 0;
+  Seq last_applied = 0;
+};
+
+Result<std::optional<Seq>> meta_seq(log::EventLog& log, const std::string& key) {
+  std::string v;
+  rocksdb::Status s = log.db()->Get({}, log.column_family(log::kMetaCf), key, &v);
+  if (s.IsNotFound()) return std::optional<Seq>();
+  if (!s.ok() || v.size() != 8) return Status::io_error(s.ToString());
+  return std::optional<Seq>(log::EventLog::decode_seq_key(v));
+}
+
+// The checkpoint rides in a group's own batch every kCheckpointEvery events (so
+// it never passes the rows it vouches for), and save_checkpoint() records the head.
+TEST(ProjectionRegistryTest, CheckpointFollowsTheWritesAndNeverPassesThem) {
+  Fixture f;
+  ASSERT_TRUE(f.proj->catch_up().ok());
+  EXPECT_EQ(*meta_seq(*f.log, ProjectionSet::checkpoint_key()), std::optional<Seq>(0));
+  const Seq n = ProjectionSet::kCheckpointEvery + 5;
+  for (Seq i = 0; i < n; ++i) ASSERT_TRUE(f.write(EventType::kDataStored, "k", "{}").ok());
+  auto cp = *meta_seq(*f.log, ProjectionSet::checkpoint_key());
+  ASSERT_TRUE(cp);
+  EXPECT_EQ(*cp, ProjectionSet::kCheckpointEvery);
+  // A refused request moves nothing.
+  EXPECT_EQ(f.write(EventType::kDataStored, "k", "{}", Seq{1}).code(), StatusCode::kConflict);
+  EXPECT_EQ(*meta_seq(*f.log, ProjectionSet::checkpoint_key()), cp);
+  ASSERT_TRUE(f.proj->save_checkpoint().ok());
+  EXPECT_EQ(*meta_seq(*f.log, ProjectionSet::checkpoint_key()), std::optional<Seq>(n));
+}
+
+// After a crash the checkpoint trails the head; catch-up re-applies the tail and
+// the rows come out the same.
+TEST(ProjectionRegistryTest, TrailingCheckpointReappliesTheTailToTheSameRows) {
+  Fixture f;
+  ASSERT_TRUE(f.proj->catch_up().ok());
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(f.write(i % 5 == 4 ? EventType::kDataDeleted : EventType::kDataStored,
+                        "k" + std::to_string(i % 6), i % 5 == 4 ? "" : "{\"i\":" + std::to_string(i) + "}")
+                    .ok());
+  }
+  auto before = *replay_state(*f.log);
+  ProjectionSet again(*f.log, nullptr);
+  ASSERT_TRUE(again.catch_up().ok());  // checkpoint 0, head 40: all re-applied
+  std::map<std::string, StateEntry> after;
+  ASSERT_TRUE(again.state().for_each("", [&](std::string_view k, const StateEntry& e) {
+    after.emplace(std::string(k), e);
+    return true;
+  }).ok());
+  EXPECT_EQ(after, before);
+  EXPECT_EQ(*meta_seq(*f.log, ProjectionSet::checkpoint_key()), std::optional<Seq>(40));
+}
+
+// A projection added to a store that already has events replays the log before
+// the store serves, then follows live writes like the others.
+TEST(ProjectionRegistryTest, NewProjectionCatchesUpFromTheLog) {
+  Fixture f;
+  ASSERT_TRUE(f.proj->catch_up().ok());
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_TRUE(f.write(EventType::kDataStored, "k" + std::to_string(i % 7), "{}").ok());
+  }
+  ProjectionSet again(*f.log, nullptr);
+  auto counting = std::make_unique<CountingProjection>();
+  CountingProjection* c = counting.get();
+  again.add(std::move(counting));
+  f.log->set_projector(&again);
+  ASSERT_TRUE(again.catch_up().ok());
+  EXPECT_EQ(c->applied, 5000u);  // the built-in ones were already there: untouched
+  EXPECT_EQ(*meta_seq(*f.log, ProjectionSet::checkpoint_key("counting")), std::optional<Seq>(5000));
+  ASSERT_TRUE(f.write(EventType::kDataStored, "k", "{}").ok());
+  EXPECT_EQ(c->staged, 1u);
+  // A later open: the projection has its row now, so only what the shared
+  // checkpoint trails by (the one write since) is applied again.
+  ProjectionSet third(*f.log, nullptr);
+  auto counting2 = std::make_unique<CountingProjection>();
+  CountingProjection* c2 = counting2.get();
+  third.add(std::move(counting2));
+  ASSERT_TRUE(third.catch_up().ok());
+  EXPECT_EQ(c2->applied, 1u);
+  EXPECT_EQ(c2->last_applied, 5001u);
+}
+
+// Projections that hold more than the log (the log lost its tail) are not served.
+TEST(ProjectionRegistryTest, CheckpointAheadOfTheLogIsCorruption) {
+  Fixture f;
+  ASSERT_TRUE(f.proj->catch_up().ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(f.write(EventType::kDataStored, "k", "{}").ok());
+  ASSERT_TRUE(f.log->db()
+                  ->Put({}, f.log->column_family(log::kMetaCf), ProjectionSet::checkpoint_key(),
+                        log::EventLog::seq_key(9))
+                  .ok());
+  ProjectionSet again(*f.log, nullptr);
+  Status s = again.catch_up();
+  EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.to_string();
+  EXPECT_NE(s.message().find("seq 9"), std::string::npos) << s.to_string();
+}
+
+// A projection whose rows and checkpoint were lost is rebuilt from the log.
+TEST(ProjectionRegistryTest, LostProjectionIsRebuiltFromTheLog) {
+  Fixture f;
+  ASSERT_TRUE(f.proj->catch_up().ok());
+  ASSERT_TRUE(f.write(EventType::kDataStored, "a", R"({"x":1})").ok());
+  ASSERT_TRUE(f.write(EventType::kDataStored, "b", R"({"x":2})").ok());
+  ASSERT_TRUE(f.write(EventType::kDataDeleted, "a", "").ok());
+  ASSERT_TRUE(f.write(EventType::kDataStored, "c", R"({"x":3})").ok());
+  auto* db = f.log->db();
+  auto* state_cf = f.log->column_family(kStateCf);
+  for (const char* k : {"b", "c"}) ASSERT_TRUE(db->Delete({}, state_cf, k).ok());
+  ASSERT_TRUE(db->Delete({}, f.log->column_family(log::kMetaCf), ProjectionSet::checkpoint_key("state")).ok());
+  ProjectionSet again(*f.log, nullptr);
+  ASSERT_TRUE(again.catch_up().ok());
+  EXPECT_FALSE(*again.state().get("a"));
+  EXPECT_EQ((*again.state().get("b"))->version, 2u);
+  EXPECT_EQ((*again.state().get("c"))->payload, R"({"x":3})");
+}
+
 }  // namespace
 }  // namespace omni::projections

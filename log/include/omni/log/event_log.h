@@ -78,6 +78,9 @@ class Projector {
   // seq first_seq + i) to *batch. On error it must leave no trace in its own
   // overlay; the log rolls *batch back to before the request.
   virtual Status stage(AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) = 0;
+  // Once per group, after every request was staged and before the batch is
+  // written, when at least one request was staged: last_seq is the group's last.
+  virtual void before_write(Seq last_seq, rocksdb::WriteBatch* batch) { (void)last_seq, (void)batch; }
   // The group's batch was written (committed = true) or failed.
   virtual void finish_group(bool committed) = 0;
 };

@@ -23,12 +23,13 @@
 #include <vector>
 
 #include "omni/log/event_log.h"
+#include "omni/projections/projection.h"
 
 namespace omni::projections {
 
 inline constexpr std::string_view kKeyIndexCf = "key_index";
 
-class AuditIndex {
+class AuditIndex final : public DurableProjection {
  public:
   // `log` must outlive this object and have been opened with kKeyIndexCf.
   explicit AuditIndex(const log::EventLog& log);
@@ -40,9 +41,13 @@ class AuditIndex {
   // next prune_before() trim every key.
   void set_max_entries_per_key(std::size_t max);
 
+  std::string_view name() const override { return kKeyIndexCf; }
   // Leader-only: adds one row per event of req, and trims each key to the limit.
-  Status stage(const log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch);
-  void finish_group() { overlay_.clear(); }
+  Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
+  void finish_group(bool) override { overlay_.clear(); }
+  // One row per event (the per-key limit is applied when the key is next written
+  // or by the next prune_before()).
+  Status apply(const log::Event& e, rocksdb::WriteBatch* batch) override;
 
   // Deletes the rows of events with timestamp_ns < cutoff_ns, scanning the log
   // from the seq where the previous pass stopped (kept in the index itself) to the

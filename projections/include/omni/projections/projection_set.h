@@ -1,35 +1,72 @@
-// The projections the log maintains with every group: the durable state and audit
-// index (rows in the group's WriteBatch), and the LRU view, whose entries for the
-// group's keys are invalidated before the batch becomes visible.
+// The projection registry the log maintains with every group: durable projections
+// (rows in the group's WriteBatch: the state and the audit index built in, more
+// through add()) and the LRU view, whose entries for the group's keys are
+// invalidated before the batch becomes visible.
+//
+// Checkpoints. A group's batch records, at most every kCheckpointEvery events, the
+// last seq it holds in the log's "meta" column family ("checkpoint"), so the
+// checkpoint is written together with the rows it vouches for and never passes
+// them; close() records the head (save_checkpoint). A projection joins with its own row
+// ("checkpoint/<name>", the seq it was caught up to). At open, catch_up() replays
+// the log into each projection that is behind: a new one (no row of its own) from
+// the start, every one from the shared checkpoint if the log is ahead of it. A
+// checkpoint ahead of the log means the log lost events the projections hold:
+// kCorruption, the store is not served.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "omni/log/event_log.h"
 #include "omni/projections/audit_index.h"
 #include "omni/projections/lru_view.h"
+#include "omni/projections/projection.h"
 #include "omni/projections/state.h"
 
 namespace omni::projections {
 
-// Column families the log must open for these projections.
+// Column families the log must open for the built-in projections.
 std::vector<std::string> column_families();
 
 class ProjectionSet final : public log::Projector {
  public:
   // `view` may be null; it must outlive this object.
-  ProjectionSet(const log::EventLog& log, LruView* view) : state_(log), audit_(log), view_(view) {}
+  ProjectionSet(const log::EventLog& log, LruView* view);
+
+  // Registers another durable projection (before catch_up() and the first append).
+  void add(std::unique_ptr<DurableProjection> p);
+
+  // Brings every projection up to the log's head (see above). Call once, after
+  // the projections are registered and before the store serves requests.
+  Status catch_up();
+
+  // Records the head as the shared checkpoint (at close, writes stopped).
+  Status save_checkpoint();
+
+  static constexpr Seq kCheckpointEvery = 1024;
 
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
+  void before_write(Seq last_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool committed) override;
 
   StateProjection& state() { return state_; }
   AuditIndex& audit() { return audit_; }
 
+  // Checkpoint rows in the meta column family (for tests and tools).
+  static std::string checkpoint_key();
+  static std::string checkpoint_key(std::string_view projection);
+
  private:
+  Status replay(const std::vector<DurableProjection*>& targets, Seq from, Seq to);
+
+  const log::EventLog& log_;
   StateProjection state_;
   AuditIndex audit_;
+  std::vector<std::unique_ptr<DurableProjection>> added_;
+  std::vector<DurableProjection*> all_;  // stage order: state first (it can refuse)
   LruView* view_;
+  rocksdb::ColumnFamilyHandle* meta_;
+  Seq checkpointed_ = 0;  // leader-only: the last checkpoint a batch carried
 };
 
 }  // namespace omni::projections

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "omni/log/event_log.h"
+#include "omni/projections/projection.h"
 
 namespace omni::projections {
 
@@ -27,7 +28,7 @@ struct StateEntry {
   friend bool operator==(const StateEntry&, const StateEntry&) = default;
 };
 
-class StateProjection {
+class StateProjection final : public DurableProjection {
  public:
   // `log` must outlive this object and have been opened with kStateCf.
   explicit StateProjection(const log::EventLog& log);
@@ -42,8 +43,10 @@ class StateProjection {
   // Leader-only (see log::Projector): checks expected versions of req against
   // committed state + this group's overlay, fills prior_* when asked, and adds the
   // state rows. All-or-nothing per request.
-  Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch);
-  void finish_group();
+  std::string_view name() const override { return kStateCf; }
+  Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
+  void finish_group(bool committed) override;
+  Status apply(const log::Event& e, rocksdb::WriteBatch* batch) override;
 
  private:
   // A write staged in the group in progress. Borrows from the group's drafts,
