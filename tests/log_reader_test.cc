@@ -91,23 +91,9 @@ TEST(LogReaderTest, MissingEventIsCorruptionNamingItsSeq) {
     auto log = open_log(dir.path());
     for (int i = 0; i < 5; ++i) append(*log, "k");
   }
-  {
-    // Delete event 3 behind the log's back.
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> hs;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), cfs, &hs, &db).ok());
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "events") {
-        ASSERT_TRUE(db->Delete({}, hs[i], EventLog::seq_key(3)).ok());
-      }
-    }
-    for (auto* h : hs) db->DestroyColumnFamilyHandle(h);
-    delete db;
-  }
+  omni::testing::with_raw_db(dir.path(), [](rocksdb::DB* db, const auto& cf) {
+    ASSERT_TRUE(db->Delete({}, cf("events"), EventLog::seq_key(3)).ok());  // behind the log's back
+  });
   auto log = open_log(dir.path());
   Result<EventBatch> b = log->read_from(1);
   ASSERT_FALSE(b.ok());

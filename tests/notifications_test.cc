@@ -135,21 +135,10 @@ TEST(NotificationsTest, UnreadablePreviousDocumentIsReportedNotSwallowed) {
   {
     // Re-encode event 1 with a payload that is not JSON: it still verifies as a
     // FlatBuffer (the codec does not parse payloads), as damage inside it would.
-    rocksdb::DB* db = nullptr;
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> hs;
-    ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir.path(), cfs, &hs, &db).ok());
     std::string bytes;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "events") {
-        ASSERT_TRUE(db->Get({}, hs[i], log::EventLog::seq_key(1), &bytes).ok());
-      }
-    }
-    for (auto* h : hs) db->DestroyColumnFamilyHandle(h);
-    delete db;
+    omni::testing::with_raw_db(dir.path(), [&](rocksdb::DB* db, const auto& cf) {
+      ASSERT_TRUE(db->Get({}, cf("events"), log::EventLog::seq_key(1), &bytes).ok());
+    });
     log::Event e = *log::decode_event(bytes, 1);
     std::string damaged;
     log::encode_event({e.seq, e.timestamp_ns, e.type, e.identity, e.key, "{\"a\":1", &e.prev_hash}, &damaged);

@@ -777,21 +777,9 @@ TEST(OpenTest, ProjectionsAheadOfTheLogAreRefusedAtOpen) {
     auto s = std::move(*Storage::open({.path = db}));
     for (int i = 1; i <= 5; ++i) ASSERT_TRUE(s->store_data("k" + std::to_string(i), {{"i", i}}).ok());
   }
-  {
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), db, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> hs;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), db, cfs, &hs, &raw).ok());
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] != "events") continue;
-      for (Seq seq : {Seq{4}, Seq{5}}) ASSERT_TRUE(raw->Delete({}, hs[i], log::EventLog::seq_key(seq)).ok());
-    }
-    for (auto* h : hs) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
-  }
+  omni::testing::with_raw_db(db, [](rocksdb::DB* raw, const auto& cf) {
+    for (Seq seq : {Seq{4}, Seq{5}}) ASSERT_TRUE(raw->Delete({}, cf("events"), log::EventLog::seq_key(seq)).ok());
+  });
   auto s = Storage::open({.path = db});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kCorruption) << s.status().to_string();

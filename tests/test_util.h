@@ -12,6 +12,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "omni/log/event_log.h"
@@ -40,9 +41,12 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Replaces the stored bytes of event `seq` behind the engine's back (the store must
-// be closed). For corruption and tampering tests.
-inline void overwrite_event(const std::string& path, Seq seq, const std::string& bytes) {
+// Opens the store at `path` with RocksDB directly (every column family; the store
+// must be closed) and calls fn(db, cf) where cf(name) is that column family's
+// handle. For corruption and tampering tests.
+inline void with_raw_db(
+    const std::string& path,
+    const std::function<void(rocksdb::DB*, const std::function<rocksdb::ColumnFamilyHandle*(std::string_view)>&)>& fn) {
   std::vector<std::string> names;
   ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
@@ -50,13 +54,23 @@ inline void overwrite_event(const std::string& path, Seq seq, const std::string&
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &db).ok());
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == "events") {
-      EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], log::EventLog::seq_key(seq), bytes).ok());
+  fn(db, [&](std::string_view name) -> rocksdb::ColumnFamilyHandle* {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == name) return handles[i];
     }
-  }
+    ADD_FAILURE() << "no column family " << name;
+    return nullptr;
+  });
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   delete db;
+}
+
+// Replaces the stored bytes of event `seq` behind the engine's back (the store must
+// be closed). For corruption and tampering tests.
+inline void overwrite_event(const std::string& path, Seq seq, const std::string& bytes) {
+  with_raw_db(path, [&](rocksdb::DB* db, const auto& cf) {
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), cf("events"), log::EventLog::seq_key(seq), bytes).ok());
+  });
 }
 
 // The newest WAL file in `dir` (empty when there is none).
