@@ -53,6 +53,31 @@ std::uint64_t LatencyHistogram::percentile(double q) const {
   return max();
 }
 
+std::uint64_t Instrumentation::add(InstrumentationFn fn) {
+  std::lock_guard l(mu_);
+  auto next = std::make_shared<std::vector<InstrumentationFn>>(*fns_);
+  next->push_back(std::move(fn));
+  fns_ = std::move(next);
+  any_.store(true, std::memory_order_release);
+  return fns_->size();
+}
+
+void Instrumentation::run(std::string_view op, std::string_view key, std::chrono::nanoseconds d,
+                          spdlog::logger& logger) const {
+  std::shared_ptr<const std::vector<InstrumentationFn>> fns;
+  {
+    std::lock_guard l(mu_);
+    fns = fns_;
+  }
+  for (const auto& fn : *fns) {
+    try {
+      fn(op, key, d);
+    } catch (...) {
+      logger.error("an instrumentation callback threw; ignored");
+    }
+  }
+}
+
 void MetricsRegistry::record(Op op, std::chrono::nanoseconds d, bool error) {
   PerOp& p = ops_[static_cast<int>(op)];
   p.count.fetch_add(1, std::memory_order_relaxed);

@@ -2,10 +2,15 @@
 // metrics_text(). Lock-free: recording is a few relaxed atomic increments.
 #pragma once
 
+#include <spdlog/logger.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <string_view>
+#include <vector>
 
 #include "omni/types.h"
 
@@ -48,6 +53,25 @@ class MetricsRegistry {
   };
   std::chrono::steady_clock::time_point start_;
   std::array<PerOp, static_cast<int>(Op::kCount)> ops_;
+};
+
+// The callbacks of add_instrumentation_callback(), copy-on-write: running them
+// takes the lock only to copy a shared pointer.
+class Instrumentation {
+ public:
+  // Returns the callback's number (1-based).
+  std::uint64_t add(InstrumentationFn fn);
+  // Whether any callback is registered (then every operation is timed).
+  bool any() const { return any_.load(std::memory_order_acquire); }
+  // Runs each callback, containing whatever it throws (logged).
+  void run(std::string_view op, std::string_view key, std::chrono::nanoseconds d,
+           spdlog::logger& logger) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const std::vector<InstrumentationFn>> fns_ =
+      std::make_shared<const std::vector<InstrumentationFn>>();  // guarded by mu_
+  std::atomic<bool> any_{false};
 };
 
 // Prometheus text exposition of metrics and statistics.

@@ -13,7 +13,7 @@ Result<Notifications::CallbackId> add(detail::StorageImpl& im, std::string_view 
                                       Notifications::DataChangedFn fn, bool async) {
   detail::OpScope op(im, detail::kUnmeasured, {});
   if (!op.admitted()) return detail::closed_status();
-  return im.notifier.add(event, std::move(fn), async);
+  return im.notifier().add(event, std::move(fn), async);
 }
 }  // namespace
 
@@ -40,7 +40,7 @@ Result<Notifications::CallbackId> Notifications::add_async_callback(std::string_
 bool Notifications::remove_callback(CallbackId id) {
   detail::OpScope op(impl_, detail::kUnmeasured, {});
   if (!op.admitted()) return false;
-  return impl_.notifier.remove(id);
+  return impl_.notifier().remove(id);
 }
 
 }  // namespace omni

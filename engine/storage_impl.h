@@ -1,4 +1,14 @@
-// The state behind omni::Storage and its Cache/Audit/Notifications facades.
+// StorageImpl: what stands behind omni::Storage and its Cache/Audit/Notifications
+// facades — the store's parts, each with one job and its own state:
+//
+//   Lifecycle    admission of calls, close deadline, in-flight and async counting
+//   WritePath    validate → drafts → EventLog::append → after commit
+//   ReadPath     the LRU view, the state projection, preloading
+//   Notifier     callback registry, ordered async delivery
+//   AuditTrail   trails, audit configuration, retention passes
+//   HealthRecord damage met by reads and writes
+//
+// and the open/close sequence that wires them to the log and the projections.
 #pragma once
 
 #include <utility>  // before Asio (Boost 1.74 + g++ 12)
@@ -6,52 +16,55 @@
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/logger.h>
 
-#include <atomic>
-#include <limits>
 #include <memory>
 #include <mutex>
 #include <thread>
-#include <vector>
 
+#include "audit_trail.h"
+#include "health_record.h"
 #include "lifecycle.h"
 #include "metrics.h"
 #include "notifier.h"
 #include "omni/log/event_log.h"
 #include "omni/options.h"
-#include "omni/projections/lru_view.h"
 #include "omni/projections/projection_set.h"
 #include "omni/storage.h"
+#include "read_path.h"
+#include "write_path.h"
 
 namespace omni::detail {
 
-// One write of a commit: a store (doc set) or a delete (doc null). `owned` holds the
-// document when the caller gave it up, so it can go into the LRU view.
-struct Write {
-  std::string_view key;
-  const Json* doc = nullptr;
-  std::shared_ptr<const Json> owned;
-  std::optional<Seq> expected_version;
-};
-
 inline Status closed_status() { return Status::unavailable("the store is closed"); }
 
-struct StorageImpl {
+class StorageImpl {
+ public:
   // Throws std::system_error when the executor's threads cannot be started
   // (Storage::open turns that into a Status).
   explicit StorageImpl(Options o);
+  StorageImpl(const StorageImpl&) = delete;  // its parts point at each other
+  StorageImpl& operator=(const StorageImpl&) = delete;
 
-  // Validates, appends one atomic group, updates the LRU view, runs notifications.
-  // Returns the seq of the last write.
-  Result<Seq> commit(std::vector<Write>& writes, const WriteOptions& wo);
-  // store_data / delete_data: one write, measured as `op`.
-  Result<Seq> write_one(Op op, Write w, const WriteOptions& wo);
-  Result<std::shared_ptr<const Json>> load(std::string_view key);
-  Status preload(const std::vector<std::string>& patterns);
+  // Opens the log, catches the projections up and wires the parts together.
+  // Once, before anything else; on error the store must not be used.
+  Status open();
+
+  const Options& options() const { return options_; }
+  spdlog::logger& logger() { return *logger_; }
+  Lifecycle& life() { return life_; }
+  HealthRecord& health() { return health_; }
+  MetricsRegistry& metrics() { return metrics_; }
+  Instrumentation& instrumentation() { return instrumentation_; }
+  Notifier& notifier() { return notifier_; }
+  ReadPath& reads() { return reads_; }
+  // The parts below exist between a successful open() and close() (the audit
+  // trail's configuration stays readable after close); calls reach them only once
+  // admitted by life().
+  WritePath& writes() { return *writes_; }
+  AuditTrail& audit() { return *audit_; }
+  log::EventLog& log() { return *log_; }
+  boost::asio::thread_pool& pool() const { return pool_; }
+
   Statistics statistics();  // the log must be open
-
-  // Health: what a read or write found wrong. Corruption and IO errors stay on
-  // record (check_health() reports them) until the store is reopened.
-  Status note(Status s);
 
   // Whether this thread must not wait for the store's work: it is one of the
   // executor's threads, or it is running one of the store's callbacks.
@@ -62,43 +75,30 @@ struct StorageImpl {
   // close() from an engine thread: finishes on a thread of its own.
   void close_in_background();
   void join_closer();
+  // Statistics as of close (get_statistics() after close).
+  Statistics final_statistics();
 
-  // Retention: prunes the audit index of events older than the retention (a
-  // pass over the log from where the last one stopped). Never run by a read.
-  Status apply_retention();
-  void maybe_schedule_retention();
+ private:
+  Options options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  Lifecycle life_;
+  mutable boost::asio::thread_pool pool_;  // mutable: get_executor() is non-const
+  HealthRecord health_;
+  MetricsRegistry metrics_;
+  Instrumentation instrumentation_;
+  Notifier notifier_;
+  ReadPath reads_;
+  std::unique_ptr<log::EventLog> log_;
+  std::unique_ptr<projections::ProjectionSet> projections_;
+  std::unique_ptr<AuditTrail> audit_;
+  std::unique_ptr<WritePath> writes_;
 
-  Options options;
-  std::shared_ptr<spdlog::logger> logger;
-  std::unique_ptr<log::EventLog> log;
-  std::unique_ptr<projections::ProjectionSet> projections;
-  projections::LruView lru;
-
-  Lifecycle life;
-  mutable boost::asio::thread_pool pool;  // mutable: get_executor() is non-const
-  Notifier notifier;
-
-  mutable std::mutex audit_mu;
-  AuditConfig audit_config;  // every field set
-  std::atomic<bool> retention_running{false};
-  // When a write may start the next retention pass (steady clock ticks); max: never
-  // (no retention or per-key limit is configured).
-  std::atomic<std::int64_t> next_retention_ns{std::numeric_limits<std::int64_t>::max()};
-
-  std::mutex instrumentation_mu;
-  std::shared_ptr<const std::vector<InstrumentationFn>> instrumentation;
-  std::atomic<bool> has_instrumentation{false};
-
-  MetricsRegistry metrics;
-  std::mutex health_mu;
-  Status damage;  // guarded by health_mu: the first corruption or IO error a read met
-
-  std::mutex close_mu;   // one close at a time
-  bool closed = false;   // guarded by close_mu
-  std::mutex stats_mu;
-  Statistics final_statistics;  // guarded by stats_mu: as of close
-  std::mutex closer_mu;
-  std::thread closer;  // guarded by closer_mu
+  std::mutex close_mu_;   // one close at a time
+  bool closed_ = false;   // guarded by close_mu_
+  std::mutex stats_mu_;
+  Statistics final_statistics_;  // guarded by stats_mu_
+  std::mutex closer_mu_;
+  std::thread closer_;  // guarded by closer_mu_
 };
 
 // Counts an operation in for its lifetime and records its metrics on the way out.

@@ -3,31 +3,37 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <cctype>
 #include <cstring>
 #include <memory>
 #include <new>
+#include <vector>
 
 #include "event_generated.h"
 
 namespace omni::log {
 
-static_assert(static_cast<int>(EventType::kPolicyDecided) ==
-              static_cast<int>(fb::EventType::PolicyDecided));
-static_assert(static_cast<int>(fb::EventType::MAX) == 7,
-              "event.fbs gained a type: add it to omni::log::EventType");
-
 std::string_view event_type_name(EventType type) {
-  switch (type) {
-    case EventType::kDataStored: return "data_stored";
-    case EventType::kDataDeleted: return "data_deleted";
-    case EventType::kBatchMarker: return "batch_marker";
-    case EventType::kRelationshipAdded: return "relationship_added";
-    case EventType::kRelationshipRemoved: return "relationship_removed";
-    case EventType::kVersionStored: return "version_stored";
-    case EventType::kVersionsPruned: return "versions_pruned";
-    case EventType::kPolicyDecided: return "policy_decided";
-  }
-  return "unknown";
+  // Built once from the schema's names ("DataStored" -> "data_stored"), so a type
+  // appended to event.fbs needs no edit here.
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (int t = static_cast<int>(EventType::MIN); t <= static_cast<int>(EventType::MAX); ++t) {
+      std::string n;
+      for (const char* c = fb::EnumNameEventType(static_cast<EventType>(t)); *c; ++c) {
+        if (std::isupper(static_cast<unsigned char>(*c))) {
+          if (!n.empty()) n.push_back('_');
+          n.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(*c))));
+        } else {
+          n.push_back(*c);
+        }
+      }
+      out.push_back(std::move(n));
+    }
+    return out;
+  }();
+  const auto i = static_cast<std::size_t>(type);
+  return i < names.size() ? std::string_view(names[i]) : std::string_view("unknown");
 }
 
 Hash sha256(std::string_view bytes) {

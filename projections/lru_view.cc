@@ -112,6 +112,15 @@ bool LruView::fill(std::string_view key, Entry e, Seq read_snapshot) {
   return stored;
 }
 
+void LruView::staging(const log::AppendRequest& req, Seq first_seq) {
+  for (std::size_t i = 0; i < req.events.size(); ++i) {
+    const log::EventDraft& d = req.events[i];
+    if (d.type == log::EventType::DataStored || d.type == log::EventType::DataDeleted) {
+      invalidate(d.key, first_seq + i);
+    }
+  }
+}
+
 void LruView::invalidate(std::string_view key, Seq seq) {
   std::lock_guard l(mu_);
   Seq& w = watermark(key);

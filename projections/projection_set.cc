@@ -8,18 +8,15 @@ std::vector<std::string> column_families() {
   return {std::string(kStateCf), std::string(kKeyIndexCf)};
 }
 
-ProjectionSet::ProjectionSet(const log::EventLog& log, LruView* view)
-    : log_(log),
-      state_(log),
-      audit_(log),
-      all_{&state_, &audit_},
-      view_(view),
-      meta_(log.column_family(log::kMetaCf)) {}
+ProjectionSet::ProjectionSet(const log::EventLog& log)
+    : log_(log), state_(log), audit_(log), all_{&state_, &audit_}, meta_(log.column_family(log::kMetaCf)) {}
 
 void ProjectionSet::add(std::unique_ptr<DurableProjection> p) {
   all_.push_back(p.get());
   added_.push_back(std::move(p));
 }
+
+void ProjectionSet::add_view(View& v) { views_.push_back(&v); }
 
 std::string ProjectionSet::checkpoint_key() { return "checkpoint"; }
 
@@ -29,11 +26,7 @@ std::string ProjectionSet::checkpoint_key(std::string_view projection) {
 
 Status ProjectionSet::stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
   for (DurableProjection* p : all_) OMNI_RETURN_IF_ERROR(p->stage(req, first_seq, batch));
-  if (view_) {
-    for (std::size_t i = 0; i < req.events.size(); ++i) {
-      view_->invalidate(req.events[i].key, first_seq + i);
-    }
-  }
+  for (View* v : views_) v->staging(req, first_seq);
   return Status();
 }
 
@@ -122,7 +115,9 @@ Status ProjectionSet::catch_up() {
     }
   }
   checkpointed_ = head;
-  return save_checkpoint();
+  OMNI_RETURN_IF_ERROR(save_checkpoint());
+  for (View* v : views_) OMNI_RETURN_IF_ERROR(v->load(log_));
+  return Status();
 }
 
 }  // namespace omni::projections

@@ -30,7 +30,7 @@ Result<StateEntry> StateProjection::entry(std::string_view key, std::string_view
                                                               : ev.status().code(),
                   "state of key '" + std::string(key) + "': " + ev.status().message());
   }
-  if (ev->type != log::EventType::kDataStored || ev->key != key) {
+  if (ev->type != log::EventType::DataStored || ev->key != key) {
     return Status::corruption("state of key '" + std::string(key) + "' points at seq " +
                               std::to_string(*version) + ", which is not a store of that key");
   }
@@ -89,26 +89,37 @@ Status StateProjection::stage(log::AppendRequest& req, Seq first_seq, rocksdb::W
     }
     return current(key, with_payload);
   };
+  WriteContext* ctx = WriteContext::of(req);
+  const bool want_prior = ctx && ctx->want_prior;
+  std::vector<PriorState> prior;
+  if (want_prior) prior.resize(req.events.size());
   for (std::size_t i = 0; i < req.events.size(); ++i) {
-    log::EventDraft& d = req.events[i];
-    if (d.type != log::EventType::kDataStored && d.type != log::EventType::kDataDeleted) continue;
-    if (d.expected_version || d.want_prior) {
-      Result<StateEntry> k = lookup(d.key, d.want_prior);
+    const log::EventDraft& d = req.events[i];
+    if (d.type != log::EventType::DataStored && d.type != log::EventType::DataDeleted) continue;
+    // A pointer, not a copy: g++ 12 -O3 warns falsely about a copied optional.
+    const std::optional<Seq>* want =
+        ctx && i < ctx->expected_versions.size() ? &ctx->expected_versions[i] : nullptr;
+    const bool expected = want && want->has_value();
+    if (expected || want_prior) {
+      Result<StateEntry> k = lookup(d.key, want_prior);
       if (!k.ok()) return k.status();
-      if (d.expected_version && *d.expected_version != k->version) {
+      if (expected && **want != k->version) {
         return Status::conflict("key '" + d.key + "' is at version " + std::to_string(k->version) +
-                                ", expected " + std::to_string(*d.expected_version));
+                                ", expected " + std::to_string(**want));
       }
-      d.prior_version = k->version;
-      if (d.want_prior && k->version != 0) d.prior_payload = std::move(k->payload);
+      if (want_prior) {
+        prior[i].version = k->version;
+        if (k->version != 0) prior[i].payload = std::move(k->payload);
+      }
     }
     const Seq seq = first_seq + i;
-    if (d.type == log::EventType::kDataStored) {
+    if (d.type == log::EventType::DataStored) {
       local.emplace_back(d.key, Pending{seq, &d.payload});
     } else {
       local.emplace_back(d.key, Pending{});
     }
   }
+  if (want_prior) ctx->prior = std::move(prior);
   // Pass 2: stage rows and remember them for later requests of this group.
   for (const auto& [key, p] : local) {
     if (p.version == 0) {
@@ -124,9 +135,9 @@ Status StateProjection::stage(log::AppendRequest& req, Seq first_seq, rocksdb::W
 void StateProjection::finish_group(bool) { overlay_.clear(); }
 
 Status StateProjection::apply(const log::Event& e, rocksdb::WriteBatch* batch) {
-  if (e.type == log::EventType::kDataStored) {
+  if (e.type == log::EventType::DataStored) {
     batch->Put(cf_, e.key, log::EventLog::seq_key(e.seq));
-  } else if (e.type == log::EventType::kDataDeleted) {
+  } else if (e.type == log::EventType::DataDeleted) {
     batch->Delete(cf_, e.key);
   }
   return Status();
@@ -135,9 +146,9 @@ Status StateProjection::apply(const log::Event& e, rocksdb::WriteBatch* batch) {
 Result<std::map<std::string, StateEntry>> replay_state(const log::EventLog& log) {
   std::map<std::string, StateEntry> state;
   Status s = log.scan(1, [&](const log::Event& e) {
-    if (e.type == log::EventType::kDataStored) {
+    if (e.type == log::EventType::DataStored) {
       state[e.key] = StateEntry{e.seq, e.payload};
-    } else if (e.type == log::EventType::kDataDeleted) {
+    } else if (e.type == log::EventType::DataDeleted) {
       state.erase(e.key);
     }
     return true;

@@ -12,6 +12,7 @@ packages=(
   libspdlog-dev libfmt-dev                # injected logger
   libgtest-dev libgmock-dev               # tests
   libbenchmark-dev                        # bench/
+  libsqlite3-dev                          # bench/: the SQLite peer
 )
 missing=()
 for p in "${packages[@]}"; do

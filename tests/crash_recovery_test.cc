@@ -134,7 +134,7 @@ TEST(CrashRecoveryTest, AcknowledgedSyncWritesSurviveKill9) {
     Result<log::ChainCheck> chain = (*log)->verify_chain();
     ASSERT_TRUE(chain.ok());
     EXPECT_EQ(chain->first_bad_seq, 0u) << chain->problem;
-    projections::ProjectionSet proj(**log, nullptr);
+    projections::ProjectionSet proj(**log);
     auto replay = projections::replay_state(**log);
     ASSERT_TRUE(replay.ok());
     std::map<std::string, projections::StateEntry> stored;

@@ -15,7 +15,7 @@ using omni::testing::overwrite_event;
 
 std::string encode_sample(Seq seq, const Hash& prev) {
   std::string out;
-  encode_event({seq, 123456789, EventType::kDataStored, "svc-auth", "user:1", R"({"a":1})", &prev},
+  encode_event({seq, 123456789, EventType::DataStored, "svc-auth", "user:1", R"({"a":1})", &prev},
                &out);
   return out;
 }
@@ -26,7 +26,7 @@ TEST(EventCodecTest, RoundTripsEveryField) {
   ASSERT_TRUE(e.ok()) << e.status().to_string();
   EXPECT_EQ(e->seq, 42u);
   EXPECT_EQ(e->timestamp_ns, 123456789);
-  EXPECT_EQ(e->type, EventType::kDataStored);
+  EXPECT_EQ(e->type, EventType::DataStored);
   EXPECT_EQ(e->identity, "svc-auth");
   EXPECT_EQ(e->key, "user:1");
   EXPECT_EQ(e->payload, R"({"a":1})");
@@ -148,7 +148,7 @@ TEST(EventCodecTest, VerifyChainDetectsEveryPayloadFlip) {
     for (const std::string& p : {std::string(R"({"n":1})"), payload, std::string(R"({"n":3})")}) {
       AppendRequest req;
       req.identity = "tester";
-      req.events.push_back({EventType::kDataStored, "k", p});
+      req.events.push_back({EventType::DataStored, "k", p});
       ASSERT_TRUE(log->append(&req).ok());
     }
     Result<Event> e2 = log->read(2);

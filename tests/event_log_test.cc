@@ -31,7 +31,7 @@ Seq append_one(EventLog& log, const std::string& key, const std::string& payload
   AppendRequest req;
   req.identity = "tester";
   req.sync = sync;
-  req.events.push_back({EventType::kDataStored, key, payload});
+  req.events.push_back({EventType::DataStored, key, payload});
   Status s = log.append(&req);
   EXPECT_TRUE(s.ok()) << s.to_string();
   return req.first_seq;
@@ -43,8 +43,8 @@ TEST(EventLogTest, AppendAssignsDenseSeqsAndChainsHashes) {
   EXPECT_EQ(append_one(*log, "a", "{}"), 1u);
   EXPECT_EQ(append_one(*log, "b", "{}"), 2u);
   AppendRequest req;
-  req.events.push_back({EventType::kDataStored, "c", "{}"});
-  req.events.push_back({EventType::kDataDeleted, "a", ""});
+  req.events.push_back({EventType::DataStored, "c", "{}"});
+  req.events.push_back({EventType::DataDeleted, "a", ""});
   ASSERT_TRUE(log->append(&req).ok());
   EXPECT_EQ(req.first_seq, 3u);
   EXPECT_EQ(log->head_seq(), 4u);
@@ -178,7 +178,7 @@ TEST(EventLogTest, AGroupWithARefusedWriterCommitsTheOthers) {
   o.path = dir.path();
   o.extra_column_families = projections::column_families();
   auto log = std::move(*EventLog::open(o));
-  projections::ProjectionSet proj(*log, nullptr);
+  projections::ProjectionSet proj(*log);
   GroupWatcher watcher(&proj);
   log->set_projector(&watcher);
   constexpr int kThreads = 8, kPerThread = 150;
@@ -192,7 +192,10 @@ TEST(EventLogTest, AGroupWithARefusedWriterCommitsTheOthers) {
         const bool stale = i % 4 == 3;
         AppendRequest req;
         req.sync = true;  // fsyncs make writers queue up into groups
-        req.events.push_back({EventType::kDataStored, key, "{}", stale ? version + 1000 : version});
+        req.events.push_back({EventType::DataStored, key, "{}"});
+        projections::WriteContext ctx;
+        ctx.expected_versions.push_back(stale ? version + 1000 : version);
+        req.context = &ctx;
         Status s = log->append(&req);
         if (stale) {
           EXPECT_EQ(s.code(), StatusCode::kConflict) << s.to_string();

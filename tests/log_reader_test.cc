@@ -22,7 +22,7 @@ std::unique_ptr<EventLog> open_log(const std::string& path) {
 
 Seq append(EventLog& log, const std::string& key, std::size_t payload_bytes = 10) {
   AppendRequest req;
-  req.events.push_back({EventType::kDataStored, key, std::string(payload_bytes, 'x')});
+  req.events.push_back({EventType::DataStored, key, std::string(payload_bytes, 'x')});
   Status s = log.append(&req);
   EXPECT_TRUE(s.ok()) << s.to_string();
   return req.first_seq;

@@ -36,13 +36,13 @@ void write_events(const std::string& path, int n, bool sync = false) {
   o.extra_column_families = projections::column_families();
   auto log = EventLog::open(o);
   ASSERT_TRUE(log.ok()) << log.status().to_string();
-  projections::ProjectionSet proj(**log, nullptr);
+  projections::ProjectionSet proj(**log);
   (*log)->set_projector(&proj);
   for (int i = 1; i <= n; ++i) {
     AppendRequest req;
     req.identity = "tester";
     req.sync = sync;
-    req.events.push_back({EventType::kDataStored, "k" + std::to_string(i), R"({"i":1})"});
+    req.events.push_back({EventType::DataStored, "k" + std::to_string(i), R"({"i":1})"});
     Status s = (*log)->append(&req);
     ASSERT_TRUE(s.ok()) << s.to_string();
   }

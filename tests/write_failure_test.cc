@@ -187,7 +187,7 @@ void expect_log_matches(const std::string& path, const Ledger& l) {
                       return true;
                     }).ok());
   EXPECT_TRUE(refused_events.empty()) << "refused writes in the log: " << ::testing::PrintToString(refused_events);
-  projections::ProjectionSet proj(**lg, nullptr);
+  projections::ProjectionSet proj(**lg);
   auto replay = projections::replay_state(**lg);
   ASSERT_TRUE(replay.ok()) << str(replay);
   std::map<std::string, projections::StateEntry> stored;

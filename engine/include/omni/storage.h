@@ -39,7 +39,7 @@ namespace omni {
 
 class Storage;
 namespace detail {
-struct StorageImpl;
+class StorageImpl;
 }
 
 // storage->cache(): the LRU view in front of the state projection.

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "event_generated.h"  // fb::EventType (flatc output, generated at build time)
 #include "omni/seq.h"
 #include "omni/status.h"
 
@@ -14,24 +15,17 @@ namespace omni::log {
 
 using Hash = std::array<std::uint8_t, 32>;
 
-// Mirrors fb::EventType in event.fbs (same values; append only).
-enum class EventType : std::uint8_t {
-  kDataStored = 0,
-  kDataDeleted = 1,
-  kBatchMarker = 2,
-  kRelationshipAdded = 3,
-  kRelationshipRemoved = 4,
-  kVersionStored = 5,
-  kVersionsPruned = 6,
-  kPolicyDecided = 7,
-};
+// The one definition of the event types is the EventType enum in event.fbs (flatc
+// generates it with scoped enums); its values are part of the disk format.
+using EventType = fb::EventType;
+// The type's name in snake_case ("data_stored"), derived from the schema's name.
 std::string_view event_type_name(EventType type);
 
 // A decoded event; owns its strings.
 struct Event {
   Seq seq = 0;
   std::int64_t timestamp_ns = 0;
-  EventType type = EventType::kDataStored;
+  EventType type = EventType::DataStored;
   std::string identity;
   std::string key;
   std::string payload;
@@ -46,7 +40,7 @@ std::string to_hex(const Hash& h);
 struct EventView {
   Seq seq = 0;
   std::int64_t timestamp_ns = 0;
-  EventType type = EventType::kDataStored;
+  EventType type = EventType::DataStored;
   std::string_view identity;
   std::string_view key;
   std::string_view payload;

@@ -35,22 +35,22 @@
 
 namespace omni::log {
 
-// The log's own bookkeeping (reader cursors; projection checkpoints later).
+// The log's own bookkeeping: reader cursors and projection checkpoints.
 inline constexpr std::string_view kMetaCf = "meta";
 
 // One event a writer asks to append.
 struct EventDraft {
-  EventType type = EventType::kDataStored;
+  EventType type = EventType::DataStored;
   std::string key;
   std::string payload;
-  // Precondition, checked by the Projector against committed state plus the earlier
-  // writes of the same group: the version the key must be at (0 = must not exist).
-  std::optional<Seq> expected_version;
-  // Set by the caller when it wants prior_version/prior_payload filled in.
-  bool want_prior = false;
-  // Filled by the Projector while staging: the key's state before this event.
-  Seq prior_version = 0;
-  std::optional<std::string> prior_payload;
+};
+
+// What the layer above attaches to a request for its Projector: the preconditions
+// it checks going in and what staging learned coming out (a key's prior state, …).
+// Opaque to the log, which only carries it.
+class RequestContext {
+ public:
+  virtual ~RequestContext() = default;
 };
 
 // A writer's request: all its events are written atomically, with consecutive
@@ -61,6 +61,8 @@ struct AppendRequest {
   bool sync = false;  // fsync the WAL before returning
   // Tell the CommitListener when this request commits (see CommitListener).
   bool listen = false;
+  // For the Projector; may be null. Borrowed: must outlive append().
+  RequestContext* context = nullptr;
   // Outputs, valid when append() returned OK.
   Seq first_seq = 0;
   std::int64_t timestamp_ns = 0;

@@ -37,10 +37,11 @@
 #include <nlohmann/json.hpp>
 
 #include "omni/log/event.h"
+#include "omni/projections/projection.h"
 
 namespace omni::projections {
 
-class LruView {
+class LruView final : public View {
  public:
   using Doc = std::shared_ptr<const nlohmann::json>;
   struct Entry {
@@ -78,6 +79,9 @@ class LruView {
   bool fill(std::string_view key, Entry e, Seq read_snapshot);
   // Drops key ahead of a write with sequence `seq` (see above).
   void invalidate(std::string_view key, Seq seq);
+  // View: invalidates the key of each data event of the request.
+  std::string_view name() const override { return "lru_view"; }
+  void staging(const log::AppendRequest& req, Seq first_seq) override;
   // Drops key (manual invalidation; no write is coming).
   bool erase(std::string_view key);
   void clear();

@@ -1,6 +1,11 @@
-// DurableProjection: what a projection kept in RocksDB implements to be part of
-// the registry (ProjectionSet). Relationships, versions and the policy cache are
-// added as new classes behind this interface, not as edits to the write path.
+// The two kinds of projection the registry (ProjectionSet) keeps in step with the
+// log. Relationships, versions and the policy cache are added as new classes
+// behind these interfaces, not as edits to the write path:
+//  - DurableProjection: rows in its own column families, staged into each group's
+//    WriteBatch (so it is exactly consistent with the log after any crash), with a
+//    checkpoint; caught up or rebuilt from the log at open.
+//  - View: in memory (the LRU view, the policy cache); told of each request's
+//    events by the group leader before the batch becomes visible, filled after.
 #pragma once
 
 #include <rocksdb/write_batch.h>
@@ -27,6 +32,25 @@ class DurableProjection {
   // Catch-up and rebuild: the rows of one event already in the log, with no
   // preconditions. Events arrive in seq order, batched (several may share *batch).
   virtual Status apply(const log::Event& e, rocksdb::WriteBatch* batch) = 0;
+};
+
+// [Threading] staging() runs on the group leader, one group at a time, in seq
+// order; every other method may run concurrently with it.
+class View {
+ public:
+  virtual ~View() = default;
+  virtual std::string_view name() const = 0;
+  // Leader-only, after the durable projections accepted the request and before
+  // its batch is visible: drop or mark what its events (seq first_seq + i) make
+  // stale, so no reader can see the view older than the log it read.
+  virtual void staging(const log::AppendRequest& req, Seq first_seq) = 0;
+  // At open, once the durable projections have caught up with the log: fill what
+  // must be there before the store serves requests (the policy cache's unexpired
+  // decisions). Default: nothing.
+  virtual Status load(const log::EventLog& log) {
+    (void)log;
+    return Status();
+  }
 };
 
 }  // namespace omni::projections

@@ -1,7 +1,7 @@
 // The projection registry the log maintains with every group: durable projections
 // (rows in the group's WriteBatch: the state and the audit index built in, more
-// through add()) and the LRU view, whose entries for the group's keys are
-// invalidated before the batch becomes visible.
+// through add()) and views (in memory, through add_view(): the LRU view, whose
+// entries for the group's keys are invalidated before the batch becomes visible).
 //
 // Checkpoints. A group's batch records, at most every kCheckpointEvery events, the
 // last seq it holds in the log's "meta" column family ("checkpoint"), so the
@@ -19,7 +19,6 @@
 
 #include "omni/log/event_log.h"
 #include "omni/projections/audit_index.h"
-#include "omni/projections/lru_view.h"
 #include "omni/projections/projection.h"
 #include "omni/projections/state.h"
 
@@ -30,14 +29,17 @@ std::vector<std::string> column_families();
 
 class ProjectionSet final : public log::Projector {
  public:
-  // `view` may be null; it must outlive this object.
-  ProjectionSet(const log::EventLog& log, LruView* view);
+  explicit ProjectionSet(const log::EventLog& log);
 
   // Registers another durable projection (before catch_up() and the first append).
   void add(std::unique_ptr<DurableProjection> p);
+  // Registers a view (before catch_up() and the first append); it must outlive
+  // this object.
+  void add_view(View& v);
 
-  // Brings every projection up to the log's head (see above). Call once, after
-  // the projections are registered and before the store serves requests.
+  // Brings every durable projection up to the log's head (see above), then loads
+  // the views. Call once, after the projections are registered and before the
+  // store serves requests.
   Status catch_up();
 
   // Records the head as the shared checkpoint (at close, writes stopped).
@@ -64,7 +66,7 @@ class ProjectionSet final : public log::Projector {
   AuditIndex audit_;
   std::vector<std::unique_ptr<DurableProjection>> added_;
   std::vector<DurableProjection*> all_;  // stage order: state first (it can refuse)
-  LruView* view_;
+  std::vector<View*> views_;
   rocksdb::ColumnFamilyHandle* meta_;
   Seq checkpointed_ = 0;  // leader-only: the last checkpoint a batch carried
 };

@@ -17,6 +17,7 @@
 
 #include "omni/log/event_log.h"
 #include "omni/projections/projection.h"
+#include "omni/projections/write_context.h"
 
 namespace omni::projections {
 
@@ -40,9 +41,9 @@ class StateProjection final : public DurableProjection {
   Status for_each(std::string_view prefix,
                   const std::function<bool(std::string_view, const StateEntry&)>& fn) const;
 
-  // Leader-only (see log::Projector): checks expected versions of req against
-  // committed state + this group's overlay, fills prior_* when asked, and adds the
-  // state rows. All-or-nothing per request.
+  // Leader-only (see log::Projector): checks the expected versions of the request's
+  // WriteContext against committed state + this group's overlay, fills its prior
+  // states when asked, and adds the state rows. All-or-nothing per request.
   std::string_view name() const override { return kStateCf; }
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool committed) override;
