@@ -51,6 +51,9 @@ Status StorageImpl::open() {
   log_->set_projector(projections_.get());
   log_->set_commit_listener(&notifier_);
   OMNI_RETURN_IF_ERROR(projections_->catch_up());
+  // Repaired or not, the disk lost or damaged what the log vouched for: degraded
+  // until reopened.
+  for (const std::string& f : projections_->findings()) health_.note(Status::corruption(f)).ok();
   reads_.attach(*log_, projections_->state());
   audit_ = std::make_unique<AuditTrail>(*log_, projections_->audit(), life_, pool_, health_, logger_,
                                         options_.audit_prune_interval);

@@ -2,6 +2,7 @@
 
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table_properties.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 
@@ -11,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "omni/log/head_anchor.h"
 #include "omni/log/rocks_status.h"
 #include "omni/log/wal_probe.h"
 
@@ -221,6 +223,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
     std::lock_guard l(log->mu_);
     OMNI_RETURN_IF_ERROR(log->load_head());
   }
+  OMNI_RETURN_IF_ERROR(log->verify_at_open());
   OMNI_RETURN_IF_ERROR(log->put_marker());
   return log;
 }
@@ -267,6 +270,81 @@ Status EventLog::load_head() {
   return Status();
 }
 
+Status EventLog::verify_at_open() {
+  const Seq head = head_seq();
+  OMNI_ASSIGN_OR_RETURN(const std::optional<HeadAnchor> anchor, read_head_anchor(canonical_path_));
+  if (anchor && anchor->seq > head) {
+    return Status::corruption(
+        "the log ends at seq " + std::to_string(head) + " but seq " + std::to_string(anchor->seq) +
+        " was durable when the store was last closed or opened (" + std::string(kHeadAnchorFile) +
+        "): " + std::to_string(anchor->seq - head) +
+        " acknowledged event(s) are lost (a truncated MANIFEST or lost files); refusing to serve "
+        "an older log as if it were current");
+  }
+  if (anchor && anchor->seq > 0) {
+    rocksdb::PinnableSlice bytes;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), events_cf_, seq_key(anchor->seq), &bytes);
+    if (s.IsNotFound()) OMNI_RETURN_IF_ERROR(find_gap(head));
+    if (!s.ok()) return from_rocks(s, "reading event seq " + std::to_string(anchor->seq));
+    if (sha256(bytes.ToStringView()) != anchor->hash) {
+      return Status::corruption("event seq " + std::to_string(anchor->seq) +
+                                " differs from the one recorded in " + std::string(kHeadAnchorFile) +
+                                " (hash " + to_hex(anchor->hash) + "): the log was rewritten");
+    }
+  }
+  // Every seq from 1 to the head is stored exactly once and never deleted, so the
+  // events column family holds exactly `head` entries. Counting them costs one
+  // table-properties read per SST file; only a mismatch (a gap, or the rare
+  // over-count of a rewritten event) pays for a scan.
+  rocksdb::TablePropertiesCollection props;
+  rocksdb::Status s = db_->GetPropertiesOfAllTables(events_cf_, &props);
+  if (!s.ok()) return from_rocks(s, "reading the event files' properties");
+  std::int64_t count = 0;
+  for (const auto& [file, p] : props) {
+    count += static_cast<std::int64_t>(p->num_entries) - static_cast<std::int64_t>(p->num_deletions);
+  }
+  std::uint64_t v = 0;
+  for (const char* prop : {"rocksdb.num-entries-active-mem-table", "rocksdb.num-entries-imm-mem-tables"}) {
+    if (db_->GetIntProperty(events_cf_, prop, &v)) count += static_cast<std::int64_t>(v);
+  }
+  for (const char* prop : {"rocksdb.num-deletes-active-mem-table", "rocksdb.num-deletes-imm-mem-tables"}) {
+    if (db_->GetIntProperty(events_cf_, prop, &v)) count -= static_cast<std::int64_t>(v);
+  }
+  if (count != static_cast<std::int64_t>(head)) OMNI_RETURN_IF_ERROR(find_gap(head));
+  if (!anchor || anchor->seq != head) {
+    // What open recovered is durable now (RocksDB flushed the replayed WAL), so it
+    // becomes the anchor. Failing to write it only weakens the next open's check.
+    if (Status w = write_head_anchor(canonical_path_, {head, head_hash_}); !w.ok()) {
+      rocksdb::Log(rocksdb::InfoLogLevel::WARN_LEVEL, db_->GetOptions().info_log, "%s",
+                   w.to_string().c_str());
+    }
+  }
+  return Status();
+}
+
+Status EventLog::find_gap(Seq head) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_cf_));
+  Seq expected = 1;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) {
+      return Status::corruption("event key of " + std::to_string(it->key().size()) + " bytes");
+    }
+    const Seq seq = decode_seq_key(it->key().ToStringView());
+    if (seq != expected) {
+      return Status::corruption("the log has lost events: seq " + std::to_string(expected) +
+                                (seq - 1 > expected ? ".." + std::to_string(seq - 1) : std::string()) +
+                                " missing (the next present is " + std::to_string(seq) +
+                                ", the head " + std::to_string(head) +
+                                "), e.g. a WAL file was deleted; refusing to serve a log with a gap");
+    }
+    ++expected;
+  }
+  if (!it->status().ok()) return from_rocks(it->status(), "scanning the event keys");
+  return Status();
+}
+
 EventLog::~EventLog() {
   if (db_) {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
@@ -295,7 +373,12 @@ Status EventLog::close(std::chrono::steady_clock::time_point deadline) {
     rocksdb::FlushOptions fo;
     fo.allow_write_stall = true;
     rocksdb::Status s = db_->Flush(fo, handles_);
-    if (!s.ok()) result = from_rocks(s, "flushing at close (the WAL still holds every event)");
+    if (!s.ok()) {
+      result = from_rocks(s, "flushing at close (the WAL still holds every event)");
+    } else {
+      // Flushed: the head is in SST files now, and becomes the anchor open checks.
+      result = write_head_anchor(canonical_path_, {head_seq(), head_hash()});
+    }
   }
   // Background compactions are cancelled by Close(): let pending ones finish.
   auto wait_for_background = [&] {

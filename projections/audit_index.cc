@@ -146,4 +146,10 @@ Status AuditIndex::trim_all(std::size_t max) {
   return Status();
 }
 
+void AuditIndex::clear(rocksdb::WriteBatch* batch) {
+  // Rows start with a key (valid UTF-8, never the byte 0xFF) or, for the index's
+  // own bookkeeping, with NUL.
+  batch->DeleteRange(cf_, "", "\xff");
+}
+
 }  // namespace omni::projections

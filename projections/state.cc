@@ -143,6 +143,40 @@ Status StateProjection::apply(const log::Event& e, rocksdb::WriteBatch* batch) {
   return Status();
 }
 
+void StateProjection::clear(rocksdb::WriteBatch* batch) {
+  // Keys are valid UTF-8, which never holds the byte 0xFF.
+  batch->DeleteRange(cf_, "", "\xff");
+}
+
+Status StateProjection::verify(const std::vector<log::Event>& newest) const {
+  std::unordered_map<std::string_view, const log::Event*> last;
+  for (auto it = newest.rbegin(); it != newest.rend(); ++it) {
+    if (it->type == log::EventType::DataStored || it->type == log::EventType::DataDeleted) {
+      last.emplace(it->key, &*it);
+    }
+  }
+  for (const auto& [key, e] : last) {
+    rocksdb::PinnableSlice v;
+    rocksdb::Status s = log_.db()->Get(rocksdb::ReadOptions(), cf_, key, &v);
+    if (!s.ok() && !s.IsNotFound()) {
+      return log::from_rocks(s, "reading the state of key '" + std::string(key) + "'");
+    }
+    Seq version = 0;  // absent
+    if (s.ok()) {
+      OMNI_ASSIGN_OR_RETURN(version, decode_version(key, v.ToStringView()));
+    }
+    const bool stored = e->type == log::EventType::DataStored;
+    if (version != (stored ? e->seq : 0)) {
+      return Status::corruption(
+          "key '" + std::string(key) + "' is " +
+          (version ? "at version " + std::to_string(version) : std::string("absent")) +
+          " in the state, but the log's newest event of it is a " + (stored ? "store" : "delete") +
+          " at seq " + std::to_string(e->seq));
+    }
+  }
+  return Status();
+}
+
 Result<std::map<std::string, StateEntry>> replay_state(const log::EventLog& log) {
   std::map<std::string, StateEntry> state;
   Status s = log.scan(1, [&](const log::Event& e) {

@@ -131,6 +131,8 @@ TEST(NotificationsTest, UnreadablePreviousDocumentIsReportedNotSwallowed) {
   {
     auto s = std::move(*Storage::open({.path = dir.path()}));
     ASSERT_TRUE(s->store_data("k", {{"a", 1}}).ok());
+    // Not the newest event: open checks the newest one against the head anchor.
+    ASSERT_TRUE(s->store_data("other", {{"b", 1}}).ok());
   }
   {
     // Re-encode event 1 with a payload that is not JSON: it still verifies as a

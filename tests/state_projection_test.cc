@@ -170,6 +170,7 @@ class CountingProjection final : public DurableProjection {
     return Status();
   }
   void finish_group(bool) override {}
+  void clear(rocksdb::WriteBatch*) override { applied = 0, last_applied = 0; }
   Status apply(const log::Event& e, rocksdb::WriteBatch*) override {
     if (last_applied != 0) {
       EXPECT_EQ(e.seq, last_applied + 1) << "events must arrive in order";

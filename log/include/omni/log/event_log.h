@@ -155,6 +155,11 @@ class EventLog {
   // be created or the store is already open in this process (under any spelling of
   // its path: it is canonicalised first); kCorruption when the directory holds a
   // store's files but no CURRENT file (never creates a new store over them).
+  // Verifies what it will serve, refusing with kCorruption: the log must not end
+  // before, or differ at, the head anchor (head_anchor.h), and must hold every seq
+  // from 1 to its head (a lost WAL file leaves a gap). Cheap: the events are
+  // counted from RocksDB's table properties; only a count that does not match
+  // scans the keys, to name the first missing seq.
   static Result<std::unique_ptr<EventLog>> open(EventLogOptions options);
 
   EventLog(const EventLog&) = delete;  // owns the RocksDB handle
@@ -239,6 +244,8 @@ class EventLog {
   EventLog() = default;
   Status write_group(std::vector<Writer*>& group);
   Status load_head();                // head seq and hash from the newest event
+  Status verify_at_open();           // the head anchor and a gap-free log (see open())
+  Status find_gap(Seq expected) const;  // kCorruption naming the first missing seq
   Status resume_locked();            // mu_ held; no group in progress
   Status probe_space();              // whether the disk has room to resume
   Status put_marker();               // see event_log.cc

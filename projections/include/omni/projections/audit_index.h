@@ -48,6 +48,9 @@ class AuditIndex final : public DurableProjection {
   // One row per event (the per-key limit is applied when the key is next written
   // or by the next prune_before()).
   Status apply(const log::Event& e, rocksdb::WriteBatch* batch) override;
+  // Not verified at open: which rows retention pruned depends on a configuration
+  // the index does not keep.
+  void clear(rocksdb::WriteBatch* batch) override;
 
   // Deletes the rows of events with timestamp_ns < cutoff_ns, scanning the log
   // from the seq where the previous pass stopped (kept in the index itself) to the

@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <string_view>
+#include <vector>
 
 #include "omni/log/event.h"
 #include "omni/log/event_log.h"
@@ -32,6 +33,17 @@ class DurableProjection {
   // Catch-up and rebuild: the rows of one event already in the log, with no
   // preconditions. Events arrive in seq order, batched (several may share *batch).
   virtual Status apply(const log::Event& e, rocksdb::WriteBatch* batch) = 0;
+  // Rebuild: deletes every row of the projection into *batch (its checkpoint is
+  // the registry's).
+  virtual void clear(rocksdb::WriteBatch* batch) = 0;
+  // At open, once caught up: checks the rows that `newest` — the log's newest
+  // events, oldest first, ending at the head — determine exactly. kCorruption
+  // saying what disagrees makes the registry rebuild the projection from the log.
+  // Default: nothing is checked.
+  virtual Status verify(const std::vector<log::Event>& newest) const {
+    (void)newest;
+    return Status();
+  }
 };
 
 // [Threading] staging() runs on the group leader, one group at a time, in seq

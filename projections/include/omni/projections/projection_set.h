@@ -12,6 +12,12 @@
 // the start, every one from the shared checkpoint if the log is ahead of it. A
 // checkpoint ahead of the log means the log lost events the projections hold:
 // kCorruption, the store is not served.
+//
+// Verification. Checkpoints say how far a projection got, not that its rows
+// survived: after catching up, each projection is checked against the log's
+// kVerifyWindow newest events (which fix the rows of their keys exactly), and one
+// that disagrees is rebuilt from the whole log (findings() says which and why). The
+// log itself is checked by EventLog::open (no gap, nothing lost before its anchor).
 #pragma once
 
 #include <memory>
@@ -45,7 +51,14 @@ class ProjectionSet final : public log::Projector {
   // Records the head as the shared checkpoint (at close, writes stopped).
   Status save_checkpoint();
 
+  // What catch_up() found wrong, one line each: a projection it rebuilt from the
+  // log because its rows disagreed with the log's newest events, or a damaged
+  // event among those that kept it from verifying.
+  const std::vector<std::string>& findings() const { return findings_; }
+
   static constexpr Seq kCheckpointEvery = 1024;
+  // How many of the log's newest events open checks each projection against.
+  static constexpr Seq kVerifyWindow = 1024;
 
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void before_write(Seq last_seq, rocksdb::WriteBatch* batch) override;
@@ -60,6 +73,8 @@ class ProjectionSet final : public log::Projector {
 
  private:
   Status replay(const std::vector<DurableProjection*>& targets, Seq from, Seq to);
+  // Checks every projection against the newest events; rebuilds those that fail.
+  Status verify_or_rebuild();
 
   const log::EventLog& log_;
   StateProjection state_;
@@ -69,6 +84,7 @@ class ProjectionSet final : public log::Projector {
   std::vector<View*> views_;
   rocksdb::ColumnFamilyHandle* meta_;
   Seq checkpointed_ = 0;  // leader-only: the last checkpoint a batch carried
+  std::vector<std::string> findings_;
 };
 
 }  // namespace omni::projections

@@ -48,6 +48,10 @@ class StateProjection final : public DurableProjection {
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool committed) override;
   Status apply(const log::Event& e, rocksdb::WriteBatch* batch) override;
+  void clear(rocksdb::WriteBatch* batch) override;
+  // The newest event of each key in `newest` fixes that key's row exactly: a
+  // store at its seq, or no row after a delete.
+  Status verify(const std::vector<log::Event>& newest) const override;
 
  private:
   // A write staged in the group in progress. Borrows from the group's drafts,
