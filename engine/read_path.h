@@ -37,6 +37,8 @@ class ReadPath {
   // absence too). kInvalidArgument for a bad key, kCorruption / kIOError (also
   // recorded in the health record) when the stored rows cannot be read.
   Result<std::shared_ptr<const Json>> load(std::string_view key);
+  // The same, as a copy the caller owns (load_data).
+  Result<std::optional<Json>> load_copy(std::string_view key);
   // The key's version (seq of its last write; 0 = absent), from the state.
   Result<Seq> version(std::string_view key);
   // Loads every key matching one of the glob patterns into the view, up to its
@@ -47,6 +49,10 @@ class ReadPath {
   Status put(std::string_view key, Json doc, std::size_t max_value_bytes);
 
  private:
+  // A view miss: the key's document from the state (its version in *version), or
+  // nullopt when absent, which is remembered in the view as of `snapshot`.
+  Result<std::optional<Json>> read_state(std::string_view key, Seq snapshot, Seq* version);
+
   projections::LruView view_;
   HealthRecord& health_;
   const log::EventLog* log_ = nullptr;

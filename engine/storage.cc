@@ -33,6 +33,7 @@ Status StorageImpl::open() {
   lo.path = options_.path;
   lo.extra_column_families = projections::column_families();
   lo.write_buffer_size = options_.write_buffer_size;
+  lo.block_cache_size = options_.block_cache_size;
   lo.info_log = make_rocksdb_logger(logger_);
   lo.env = options_.rocksdb_env;
   lo.refuse_damaged_wal = options_.wal_recovery == WalRecovery::kAbsoluteConsistency;
@@ -293,9 +294,7 @@ Result<Seq> Storage::store_batch(std::vector<BatchItem> items, const WriteOption
 Result<std::optional<Json>> Storage::load_data(std::string_view key) {
   OpScope op(*impl_, Op::kLoadData, key);
   if (!op.admitted()) return detail::closed_status();
-  auto doc = op.finish(impl_->reads().load(key));
-  if (!doc.ok()) return doc.status();
-  return *doc ? std::optional<Json>(**doc) : std::nullopt;
+  return op.finish(impl_->reads().load_copy(key));
 }
 
 Result<std::shared_ptr<const Json>> Storage::load_shared(std::string_view key) {

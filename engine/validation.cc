@@ -151,6 +151,9 @@ Status validate_options(const Options& o) {
     return bad("max_value_bytes is " + std::to_string(o.max_value_bytes) + "; it must be 2.." +
                std::to_string(kMaxValueBytesLimit) + " (a FlatBuffer holds at most 2 GiB)");
   }
+  if (o.block_cache_size > (std::size_t{1} << 40)) {
+    return bad("block_cache_size is " + std::to_string(o.block_cache_size) + "; it must be at most 1 TiB");
+  }
   if (o.write_buffer_size < (64u << 10) || o.write_buffer_size > (std::size_t{4} << 30)) {
     return bad("write_buffer_size is " + std::to_string(o.write_buffer_size) +
                "; it must be 64 KiB..4 GiB");

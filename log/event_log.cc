@@ -2,6 +2,9 @@
 
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/table.h>
 #include <rocksdb/table_properties.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -9,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -26,6 +30,8 @@ constexpr std::string_view kEventsCf = "events";
 // many of them holding less than this many bytes (see close()).
 constexpr std::size_t kMaxSmallFiles = 8;
 constexpr std::uint64_t kSmallFilesBytes = 64u << 20;
+// How long a resume waits for RocksDB's Resume() (see bounded_resume()).
+constexpr std::chrono::seconds kResumeTimeout{5};
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -43,22 +49,80 @@ class NullLogger final : public rocksdb::Logger {
 // RocksDB starts its own recovery from a no-space error at once; if the disk is
 // still full that attempt fails and the error becomes permanent (only a reopen
 // clears it). We resume ourselves instead, once a probe found room (resume_locked).
-// It also watches the default column family, which holds only the WAL-switch
-// marker (see put_marker): when a flush took the marker, the log puts it back.
+// The listener also watches the default column family, which holds only the
+// WAL-switch marker (see put_marker): when a flush took the marker, the log puts
+// it back.
+//
+// Every resume must move to a new WAL (resume_locked): writing through a WAL
+// writer that failed aborts Debian's build. Requiring it only after a reported
+// WAL failure (kWriteCallback) was tried: under load a writer failed without that
+// report and the next write aborted the process.
+//
+// RocksDB 7.8 loses a flush request when a flush job scheduled before a hard
+// error starts after it: DBImpl::BackgroundFlush returns the error without taking
+// the request off the flush queue or giving back its slot (the compaction path
+// does: unscheduled_compactions_++). From then on the queue holds one request more
+// than there are jobs for it, and the oldest is served first: Resume() (or any
+// Flush() that waits) queues its request behind the stale one, the one job run
+// serves the stale request, and the caller waits for its own memtables for ever
+// (DBImpl::WaitForFlushMemTables, every background thread idle). That job logs
+// "Waiting after background flush error" without having begun a flush (no
+// OnFlushBegin on its thread), which is how the log sees it (flush_bailouts).
+}  // namespace
+
+struct ListenerState {
+  std::atomic<bool> marker_needed{false};
+  std::atomic<std::uint64_t> flush_bailouts{0};
+};
+
+namespace {
+
+// Set on a background thread between OnFlushBegin and the end of that flush.
+thread_local bool t_flush_began = false;
+
 class LogListener final : public rocksdb::EventListener {
  public:
-  explicit LogListener(std::shared_ptr<std::atomic<bool>> marker_needed)
-      : marker_needed_(std::move(marker_needed)) {}
+  explicit LogListener(std::shared_ptr<ListenerState> state) : state_(std::move(state)) {}
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
                             bool* auto_recovery) override {
     *auto_recovery = false;
   }
+  void OnFlushBegin(rocksdb::DB*, const rocksdb::FlushJobInfo&) override { t_flush_began = true; }
   void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo& info) override {
-    if (info.cf_name == rocksdb::kDefaultColumnFamilyName) marker_needed_->store(true);
+    t_flush_began = false;
+    if (info.cf_name == rocksdb::kDefaultColumnFamilyName) state_->marker_needed.store(true);
   }
 
  private:
-  std::shared_ptr<std::atomic<bool>> marker_needed_;
+  std::shared_ptr<ListenerState> state_;
+};
+
+// Passes RocksDB's info log on to `inner` and counts the flush jobs that gave up
+// on a background error without flushing (see ListenerState).
+class WatchingLogger final : public rocksdb::Logger {
+ public:
+  WatchingLogger(std::shared_ptr<rocksdb::Logger> inner, std::shared_ptr<ListenerState> state)
+      : rocksdb::Logger(std::min(inner->GetInfoLogLevel(), rocksdb::InfoLogLevel::ERROR_LEVEL)),
+        inner_(std::move(inner)),
+        state_(std::move(state)) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override { inner_->Logv(format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    static constexpr std::string_view kFlushWait = "Waiting after background flush error";
+    if (level == rocksdb::InfoLogLevel::ERROR_LEVEL && format != nullptr &&
+        std::string_view(format).starts_with(kFlushWait)) {
+      if (!t_flush_began) state_->flush_bailouts.fetch_add(1);
+      t_flush_began = false;
+    }
+    if (level >= inner_->GetInfoLogLevel()) inner_->Logv(level, format, ap);
+  }
+  void LogHeader(const char* format, va_list ap) override { inner_->LogHeader(format, ap); }
+  rocksdb::Status Close() override { return inner_->Close(); }
+  void Flush() override { inner_->Flush(); }
+
+ private:
+  std::shared_ptr<rocksdb::Logger> inner_;
+  std::shared_ptr<ListenerState> state_;
 };
 
 constexpr std::string_view kWalSwitchMarker = "omni:wal-switch-marker";
@@ -163,6 +227,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
     }
   }
   log->canonical_path_ = canonical.string();  // from here the destructor unregisters it
+  log->listener_state_ = std::make_shared<ListenerState>();
   log->resume_interval_ = options.resume_interval;
   log->env_ = options.env ? options.env : rocksdb::Env::Default();
 
@@ -194,10 +259,11 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   // is recovered. Acknowledged sync writes are never in a torn tail.
   dbo.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   dbo.IncreaseParallelism(2);
-  dbo.info_log = options.info_log ? options.info_log : std::make_shared<NullLogger>();
+  std::shared_ptr<rocksdb::Logger> info_log = options.info_log ? options.info_log : std::make_shared<NullLogger>();
+  dbo.info_log = std::make_shared<WatchingLogger>(std::move(info_log), log->listener_state_);
   if (options.env) dbo.env = options.env;
   dbo.max_open_files = max_open_files();
-  dbo.listeners.push_back(std::make_shared<LogListener>(log->marker_needed_));
+  dbo.listeners.push_back(std::make_shared<LogListener>(log->listener_state_));
   // The WAL-less marker would otherwise make RocksDB flush everything at Close()
   // (it flushes when unlogged data exists); close() flushes when it chooses to.
   dbo.avoid_flush_during_shutdown = true;
@@ -209,6 +275,22 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
 
   rocksdb::ColumnFamilyOptions cfo;
   cfo.write_buffer_size = options.write_buffer_size;
+  // Disk bytes per event. An event is a document plus 32 bytes of SHA-256 and a
+  // timestamp that do not compress; with RocksDB's defaults (Snappy, 4 KiB blocks)
+  // a fully compacted store took 3.1x the bytes of a raw Put of the same documents
+  // (122 vs 39 B per event, bench/README.md). The bottom level (where compaction
+  // leaves nearly everything) in ZSTD and 16 KiB blocks: 66 B, 1.7x. Upper levels
+  // stay Snappy: they are rewritten often, and ZSTD's compression costs CPU the
+  // writers share. Bigger blocks cost a point read more decompression on a block
+  // cache miss; the block cache below keeps hot blocks uncompressed.
+  const auto supported = rocksdb::GetSupportedCompressions();
+  if (std::find(supported.begin(), supported.end(), rocksdb::kZSTD) != supported.end()) {
+    cfo.bottommost_compression = rocksdb::kZSTD;
+  }
+  rocksdb::BlockBasedTableOptions table;
+  table.block_size = 16 << 10;
+  if (options.block_cache_size > 0) table.block_cache = rocksdb::NewLRUCache(options.block_cache_size);
+  cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (const auto& n : names) descs.emplace_back(n, cfo);
 
@@ -349,6 +431,7 @@ EventLog::~EventLog() {
   if (db_) {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close().PermitUncheckedError();
+    if (stuck_resume_.joinable()) stuck_resume_.join();
     db_.reset();
   }
   if (!canonical_path_.empty()) {
@@ -414,7 +497,9 @@ Status EventLog::close(std::chrono::steady_clock::time_point deadline) {
         }
       }
       if (files.size() > kMaxSmallFiles && bytes < kSmallFilesBytes) {
-        rocksdb::Status cs = db_->CompactFiles(rocksdb::CompactionOptions(), h, files, 1);
+        rocksdb::CompactionOptions co;
+        co.compression = rocksdb::kDisableCompressionOption;  // the column family's, by level
+        rocksdb::Status cs = db_->CompactFiles(co, h, files, 1);
         // Aborted: a background compaction took some of the files first, which
         // merges them as well. Anything else is the disk's trouble: report it.
         if (!cs.ok() && !cs.IsAborted() && !cs.IsBusy() && result.ok()) {
@@ -427,6 +512,7 @@ Status EventLog::close(std::chrono::steady_clock::time_point deadline) {
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
   rocksdb::Status s = db_->Close();
+  if (stuck_resume_.joinable()) stuck_resume_.join();
   db_.reset();
   if (!s.ok() && result.ok()) result = from_rocks(s, "closing the log");
   return result;
@@ -487,13 +573,89 @@ Status EventLog::probe_space() {
   return Status();
 }
 
+Status EventLog::check_background() {  // mu_ held
+  // Resume() first waits for every running flush and compaction, then flushes
+  // every memtable and waits for that: a flush that can never finish would hold
+  // it (and the log's mutex, and so every writer) for good. Look first, and
+  // retry later instead of waiting.
+  std::uint64_t flushes = 0, compactions = 0;
+  db_->GetIntProperty("rocksdb.num-running-flushes", &flushes);
+  db_->GetIntProperty("rocksdb.num-running-compactions", &compactions);
+  if (flushes + compactions > 0) {
+    return Status::io_error("not resuming writes yet: RocksDB is still running " + std::to_string(flushes) +
+                            " flush(es) and " + std::to_string(compactions) +
+                            " compaction(s) started before the failure");
+  }
+  // With nothing running, an immutable memtable that no flush is pending for was
+  // left marked as being flushed by a flush that failed without rolling back
+  // (RocksDB 7.8's atomic flush, PR 11872; see LogListener): Resume() would wait
+  // for it for ever. Only a reopen clears that.
+  for (std::size_t i = 0; i < handles_.size(); ++i) {
+    std::uint64_t imm = 0, pending = 0;
+    if (db_->GetIntProperty(handles_[i], "rocksdb.num-immutable-mem-table", &imm) && imm > 0 &&
+        db_->GetIntProperty(handles_[i], "rocksdb.mem-table-flush-pending", &pending) && pending == 0) {
+      resumable_ = false;
+      write_error_ = Status(write_error_.code(),
+                            write_error_.message() + "; RocksDB left " + std::to_string(imm) +
+                                " immutable memtable(s) of column family '" + handle_names_[i] +
+                                "' that no flush will pick up (a failed atomic flush that RocksDB "
+                                "7.8 does not roll back), so writes stay stopped until the store is "
+                                "reopened");
+      return write_error_;
+    }
+  }
+  return Status();
+}
+
+Status EventLog::bounded_resume() {
+  // RocksDB 7.8 can wait for ever inside Resume() after a failed atomic flush on a
+  // full disk (DBImpl::WaitForFlushMemTables with every background thread idle:
+  // a flush request lost to the error; see LogListener). The signs are checked
+  // first (check_background, flush_bailouts) but do not catch every case (a hang
+  // was seen under load without them), so Resume() runs on a thread of its own and
+  // the log waits for it at most kResumeTimeout. One that does not return leaves
+  // writes stopped until a reopen; its thread is joined after the database closes
+  // (Close() wakes a waiting flush with ShutdownInProgress).
+  auto done = std::make_shared<std::promise<rocksdb::Status>>();
+  std::future<rocksdb::Status> result = done->get_future();
+  std::thread t([db = db_.get(), done] { done->set_value(db->Resume()); });
+  if (result.wait_for(kResumeTimeout) == std::future_status::timeout) {
+    stuck_resume_ = std::move(t);
+    resumable_ = false;
+    write_error_ = Status(write_error_.code(),
+                          write_error_.message() + "; RocksDB's Resume() did not return within " +
+                              std::to_string(kResumeTimeout.count()) +
+                              " s (a RocksDB 7.8 recovery bug), so writes stay stopped until the "
+                              "store is reopened");
+    return write_error_;
+  }
+  t.join();
+  rocksdb::Status s = result.get();
+  if (!s.ok()) return from_rocks(s, "resuming writes");
+  return Status();
+}
+
 Status EventLog::resume_locked() {
   next_resume_ = std::chrono::steady_clock::now() + resume_interval_;
   if (!resumable_) return write_error_;
   OMNI_RETURN_IF_ERROR(probe_space());
+  if (const std::uint64_t n = listener_state_->flush_bailouts.load(); n > 0) {
+    // Resume() would wait for ever (see ListenerState): fail fast instead.
+    resumable_ = false;
+    write_error_ = Status(write_error_.code(),
+                          write_error_.message() + "; RocksDB 7.8 lost " + std::to_string(n) +
+                              " flush request(s) to that error (a flush job that gave up without "
+                              "flushing), after which its Resume() never returns, so writes stay "
+                              "stopped until the store is reopened");
+    return write_error_;
+  }
+  OMNI_RETURN_IF_ERROR(check_background());
+  // Only a failed WAL append or sync (see LogListener) leaves a WAL writer that
+  // must not be written through again; after a failed flush or compaction the
+  // writes that were refused never reached the WAL, and keeping it is fine.
   Result<std::uint64_t> failed_wal = current_wal();
-  rocksdb::Status s = db_->Resume();
-  if (!s.ok()) return from_rocks(s, "resuming writes");
+  OMNI_RETURN_IF_ERROR(bounded_resume());
+  rocksdb::Status s;
   // The failed batch may lie in a WAL (written, then its sync failed). A flush
   // makes every WAL written so far obsolete, so it can never be replayed over the
   // seqs we are about to hand out again.
@@ -502,7 +664,10 @@ Status EventLog::resume_locked() {
   s = db_->Flush(fo, handles_);
   if (!s.ok()) return from_rocks(s, "flushing to resume writes");
   OMNI_RETURN_IF_ERROR(put_marker());
-  // Writing on through the writer that failed would abort the process.
+  // Writing on through a writer that failed would abort the process. Resume()
+  // moves to a new WAL only when some memtable holds data (the marker, unless a
+  // memtable switch had just taken it); RocksDB 7.8 offers no other way to leave
+  // a failed WAL writer than a reopen.
   Result<std::uint64_t> wal = current_wal();
   if (!failed_wal.ok() || !wal.ok() || *wal == *failed_wal) {
     resumable_ = false;
@@ -543,7 +708,7 @@ Status EventLog::append(AppendRequest* req) {
     }
   }
 
-  if (marker_needed_->exchange(false)) {
+  if (listener_state_->marker_needed.exchange(false)) {
     if (Status m = put_marker(); !m.ok()) {
       write_error_ = m;
       fail_queue_locked(&w);

@@ -63,6 +63,11 @@ struct Options {
   std::chrono::milliseconds close_timeout{5000};
   // RocksDB memtable size per column family: 64 KiB .. 4 GiB.
   std::size_t write_buffer_size = 64u << 20;
+  // RocksDB's block cache, in bytes, shared by the log and the projections: recent
+  // blocks kept uncompressed, so a read that misses the LRU view rarely reads or
+  // decompresses a file block. 0: RocksDB's default (8 MiB per column family).
+  // At most 1 TiB.
+  std::size_t block_cache_size = 64u << 20;
   // Damage inside a WAL at open: see WalRecovery.
   WalRecovery wal_recovery = WalRecovery::kPointInTime;
   // With an audit retention set, a write starts a background pass that prunes the

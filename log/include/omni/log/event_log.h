@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "omni/log/deadline.h"
@@ -103,6 +104,9 @@ struct EventLogOptions {
   std::vector<std::string> extra_column_families;  // for the projections layer
   std::size_t max_group_bytes = 1 << 20;          // a group stops growing past this
   std::size_t write_buffer_size = 64 << 20;       // RocksDB memtable size per CF
+  // RocksDB's block cache (uncompressed blocks), shared by every column family.
+  // 0: RocksDB's own default (8 MiB per column family).
+  std::size_t block_cache_size = 64 << 20;
   // Where RocksDB's own info log goes. Null: nowhere. RocksDB's default (a LOG file
   // in the store) is never used: on a full disk Debian's build aborts writing it.
   std::shared_ptr<rocksdb::Logger> info_log;
@@ -146,6 +150,8 @@ struct ChainCheck {
   std::string problem;    // what was wrong at first_bad_seq
   Hash head_hash{};
 };
+
+struct ListenerState;  // event_log.cc
 
 class EventLog {
  public:
@@ -248,6 +254,8 @@ class EventLog {
   Status find_gap(Seq expected) const;  // kCorruption naming the first missing seq
   Status resume_locked();            // mu_ held; no group in progress
   Status probe_space();              // whether the disk has room to resume
+  Status check_background();         // whether RocksDB's Resume() can finish now
+  Status bounded_resume();           // mu_ held: Resume(), waited for at most a few seconds
   Status put_marker();               // see event_log.cc
   Result<std::uint64_t> current_wal() const;
   void fail_queue_locked(Writer* w);  // mu_ held; w is the front writer
@@ -277,8 +285,10 @@ class EventLog {
   std::atomic<Seq> head_seq_{0};  // written under mu_ with head_hash_
   Status write_error_;           // guarded by mu_: sticky once a write failed
   bool resumable_ = true;        // guarded by mu_: false once only a reopen can help
-  std::shared_ptr<std::atomic<bool>> marker_needed_ = std::make_shared<std::atomic<bool>>(false);
+  // What RocksDB's listener and info log saw (see event_log.cc).
+  std::shared_ptr<ListenerState> listener_state_;
   std::chrono::steady_clock::time_point next_resume_;  // guarded by mu_
+  std::thread stuck_resume_;  // guarded by mu_: a Resume() that did not return (joined at close)
   std::atomic<std::uint64_t> groups_{0};
 };
 
