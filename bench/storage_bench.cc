@@ -23,32 +23,16 @@
 #include <vector>
 
 #include "omni/projections/lru_view.h"
+#include "bench_util.h"
 #include "omni/storage.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path scratch(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("omni-bench-" + name);
-  fs::remove_all(p);
-  return p;
-}
-
-// A ~200-byte document (compact JSON), as a user profile.
-omni::Json make_doc(std::uint64_t i) {
-  return {{"id", i},
-          {"name", "user-" + std::to_string(i)},
-          {"email", "user" + std::to_string(i) + "@example.com"},
-          {"role", i % 3 == 0 ? "admin" : "member"},
-          {"active", true},
-          {"created", "2026-11-25T20:31:19Z"},
-          {"team", "storage-engine"},
-          {"tags", {"alpha", "beta", "gamma"}},
-          {"score", 12345.5}};
-}
-
-std::string key_of(std::uint64_t i) { return "user:" + std::to_string(i); }
+using omni::bench::key_of;
+using omni::bench::make_doc;
+using omni::bench::scratch;
 
 // ---- store_data vs raw RocksDB Put ------------------------------------------------
 
@@ -195,36 +179,8 @@ void BM_UnorderedMapFindCopy(benchmark::State& state) {
 
 // ---- summary ------------------------------------------------------------------
 
-// Collects items_per_second per benchmark family (name before "/round:").
-class Collector : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs) {
-      // "store_data_sync/round:2/min_time:1.000/real_time" -> "store_data_sync/real_time"
-      std::string family;
-      std::string name = r.benchmark_name();
-      for (std::size_t start = 0; start <= name.size();) {
-        std::size_t end = name.find('/', start);
-        if (end == std::string::npos) end = name.size();
-        const std::string part = name.substr(start, end - start);
-        if (part.rfind("round:", 0) != 0 && part.rfind("min_time:", 0) != 0) {
-          family += (family.empty() ? "" : "/") + part;
-        }
-        start = end + 1;
-      }
-      auto it = r.counters.find("items_per_second");
-      if (it != r.counters.end()) results[family].push_back(it->second.value);
-    }
-  }
-  std::map<std::string, std::vector<double>> results;
-};
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using omni::bench::Collector;
+using omni::bench::median;
 
 // Bytes per cached entry of the LRU view: heap growth while it holds n entries.
 void memory_per_entry() {
