@@ -86,6 +86,13 @@ Result<std::vector<AuditEntry>> AuditTrail::trail(std::string_view key) const {
             std::chrono::nanoseconds(ev->timestamp_ns)));
     e.operation = operation_name(ev->type);
     e.identity = std::move(ev->identity);
+    if (ev->type == log::EventType::RelationshipAdded || ev->type == log::EventType::RelationshipRemoved) {
+      e.subject = ev->key;
+      e.predicate = std::move(ev->attrs.predicate);
+      e.object = std::move(ev->attrs.object);
+    }
+    e.label = std::move(ev->attrs.label);
+    if (ev->type == log::EventType::VersionsPruned) e.labels = std::move(ev->attrs.names);
     if (*cfg.include_data_snapshots && !ev->payload.empty()) {
       Json j = Json::parse(ev->payload, nullptr, false);
       if (j.is_discarded()) {

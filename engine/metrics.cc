@@ -13,6 +13,13 @@ std::string_view op_name(Op op) {
     case Op::kDeleteData: return "delete_data";
     case Op::kStoreBatch: return "store_batch";
     case Op::kGetAuditTrail: return "get_audit_trail";
+    case Op::kStoreRelationship: return "store_relationship";
+    case Op::kRemoveRelationship: return "remove_relationship";
+    case Op::kGetRelated: return "get_related";
+    case Op::kStoreVersion: return "store_version";
+    case Op::kLoadVersion: return "load_version";
+    case Op::kCachePolicyDecision: return "cache_policy_decision";
+    case Op::kGetCachedPolicy: return "get_cached_policy";
     case Op::kCount: break;
   }
   return "unknown";

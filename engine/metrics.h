@@ -16,7 +16,21 @@
 
 namespace omni::detail {
 
-enum class Op { kStoreData, kLoadData, kDeleteData, kStoreBatch, kGetAuditTrail, kCount };
+enum class Op {
+  kStoreData,
+  kLoadData,
+  kDeleteData,
+  kStoreBatch,
+  kGetAuditTrail,
+  kStoreRelationship,
+  kRemoveRelationship,
+  kGetRelated,  // get_related, get_related_reverse, get_relationships
+  kStoreVersion,
+  kLoadVersion,  // load_version, list_versions
+  kCachePolicyDecision,
+  kGetCachedPolicy,
+  kCount
+};
 // Pseudo-op for calls that are neither measured nor instrumented (statistics, health).
 inline constexpr Op kUnmeasured = Op::kCount;
 std::string_view op_name(Op op);

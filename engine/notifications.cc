@@ -9,8 +9,16 @@ Notifications::DataChangedFn adapt(Notifications::KeyOldNewFn fn) {
   return [fn = std::move(fn)](const DataChanged& c) { fn(c.key, c.old_data, c.new_data); };
 }
 
-Result<Notifications::CallbackId> add(detail::StorageImpl& im, std::string_view event,
-                                      Notifications::DataChangedFn fn, bool async) {
+Notifications::RelationshipChangedFn adapt(Notifications::EdgeFn fn) {
+  if (!fn) return nullptr;
+  return [fn = std::move(fn)](const RelationshipChanged& c) {
+    fn(c.subject, c.predicate, c.object, c.operation);
+  };
+}
+
+template <typename Fn>
+Result<Notifications::CallbackId> add(detail::StorageImpl& im, std::string_view event, Fn fn,
+                                      bool async) {
   detail::OpScope op(im, detail::kUnmeasured, {});
   if (!op.admitted()) return detail::closed_status();
   return im.notifier().add(event, std::move(fn), async);
@@ -34,6 +42,25 @@ Result<Notifications::CallbackId> Notifications::add_callback(std::string_view e
 
 Result<Notifications::CallbackId> Notifications::add_async_callback(std::string_view event,
                                                                     KeyOldNewFn fn) {
+  return add(impl_, event, adapt(std::move(fn)), true);
+}
+
+Result<Notifications::CallbackId> Notifications::add_callback(std::string_view event,
+                                                              RelationshipChangedFn fn) {
+  return add(impl_, event, std::move(fn), false);
+}
+
+Result<Notifications::CallbackId> Notifications::add_async_callback(std::string_view event,
+                                                                    RelationshipChangedFn fn) {
+  return add(impl_, event, std::move(fn), true);
+}
+
+Result<Notifications::CallbackId> Notifications::add_callback(std::string_view event, EdgeFn fn) {
+  return add(impl_, event, adapt(std::move(fn)), false);
+}
+
+Result<Notifications::CallbackId> Notifications::add_async_callback(std::string_view event,
+                                                                    EdgeFn fn) {
   return add(impl_, event, adapt(std::move(fn)), true);
 }
 

@@ -4,6 +4,16 @@
 
 namespace omni::detail {
 
+namespace {
+constexpr std::string_view kDataChanged = "data_changed";
+constexpr std::string_view kRelationshipChanged = "relationship_changed";
+
+Status unknown_event(std::string_view event) {
+  return Status::invalid_argument("unknown notification event '" + std::string(event) +
+                                  "' (known: data_changed, relationship_changed)");
+}
+}  // namespace
+
 Notifier::Notifier(Lifecycle& life, std::shared_ptr<spdlog::logger> logger, Executor ex,
                    const void* owner)
     : life_(life),
@@ -14,18 +24,43 @@ Notifier::Notifier(Lifecycle& life, std::shared_ptr<spdlog::logger> logger, Exec
 
 Result<Notifications::CallbackId> Notifier::add(std::string_view event,
                                                 Notifications::DataChangedFn fn, bool async) {
-  if (event != "data_changed") {
-    return Status::invalid_argument("unknown notification event '" + std::string(event) +
-                                    "' (known: data_changed)");
+  if (event != kDataChanged) {
+    if (event == kRelationshipChanged) {
+      return Status::invalid_argument(
+          "a relationship_changed callback takes a RelationshipChanged (or subject, predicate, "
+          "object, operation), not a DataChanged");
+    }
+    return unknown_event(event);
   }
   if (!fn) return Status::invalid_argument("callback for '" + std::string(event) + "' is empty");
+  return add(Callback{0, std::move(fn), nullptr, async, nullptr});
+}
+
+Result<Notifications::CallbackId> Notifier::add(std::string_view event,
+                                                Notifications::RelationshipChangedFn fn, bool async) {
+  if (event != kRelationshipChanged) {
+    if (event == kDataChanged) {
+      return Status::invalid_argument(
+          "a data_changed callback takes a DataChanged (or key, old_data, new_data), not a "
+          "RelationshipChanged");
+    }
+    return unknown_event(event);
+  }
+  if (!fn) return Status::invalid_argument("callback for '" + std::string(event) + "' is empty");
+  return add(Callback{0, nullptr, std::move(fn), async, nullptr});
+}
+
+Result<Notifications::CallbackId> Notifier::add(Callback cb) {
   std::lock_guard l(list_mu_);
-  const auto id = next_id_++;
+  cb.id = next_id_++;
+  cb.live = std::make_shared<std::atomic<bool>>(true);
   auto next = std::make_shared<List>(*list_);
-  next->push_back({id, std::move(fn), async, std::make_shared<std::atomic<bool>>(true)});
+  if (cb.fn) any_.store(true, std::memory_order_release);
+  if (cb.rel) any_rel_.store(true, std::memory_order_release);
+  if (cb.async) any_async_.store(true, std::memory_order_release);
+  const auto id = cb.id;
+  next->push_back(std::move(cb));
   list_ = std::move(next);
-  any_.store(true, std::memory_order_release);
-  if (async) any_async_.store(true, std::memory_order_release);
   return id;
 }
 
@@ -37,9 +72,10 @@ bool Notifier::remove(Notifications::CallbackId id) {
     c.live->store(false);  // deliveries already queued skip it
     return true;
   });
-  any_.store(!next->empty(), std::memory_order_release);
-  any_async_.store(std::any_of(next->begin(), next->end(), [](const Callback& c) { return c.async; }),
-                   std::memory_order_release);
+  auto any = [&](auto pred) { return std::any_of(next->begin(), next->end(), pred); };
+  any_.store(any([](const Callback& c) { return bool(c.fn); }), std::memory_order_release);
+  any_rel_.store(any([](const Callback& c) { return bool(c.rel); }), std::memory_order_release);
+  any_async_.store(any([](const Callback& c) { return c.async; }), std::memory_order_release);
   list_ = std::move(next);
   return n > 0;
 }
@@ -50,7 +86,7 @@ std::shared_ptr<const Notifier::List> Notifier::list() const {
 }
 
 void Notifier::run(const Callback& cb, const DataChanged& c, const char* kind) {
-  if (!cb.live->load()) return;
+  if (!cb.fn || !cb.live->load()) return;
   CallbackScope scope(owner_);
   // A callback must not throw; if it does, whatever it throws stops here, so it
   // can neither escape store_data nor end a pool thread.
@@ -64,39 +100,55 @@ void Notifier::run(const Callback& cb, const DataChanged& c, const char* kind) {
   }
 }
 
+void Notifier::run(const Callback& cb, const RelationshipChanged& c, const char* kind) {
+  if (!cb.rel || !cb.live->load()) return;
+  CallbackScope scope(owner_);
+  try {
+    cb.rel(c);
+  } catch (const std::exception& e) {
+    logger_->error("{} relationship_changed callback {} threw for seq {}: {}", kind, cb.id, c.seq,
+                   e.what());
+  } catch (...) {
+    logger_->error("{} relationship_changed callback {} threw a non-std::exception for seq {}", kind,
+                   cb.id, c.seq);
+  }
+}
+
 void Notifier::committed(const log::AppendRequest& req) {
   std::lock_guard l(order_mu_);
   slots_.try_emplace(req.first_seq);
 }
 
-void Notifier::publish(Seq first_seq, bool slot, std::vector<DataChanged> changes) {
-  std::shared_ptr<const List> cbs = list();
-  for (const Callback& cb : *cbs) {
-    if (cb.async) continue;
-    for (const DataChanged& c : changes) run(cb, c, "sync");
+void Notifier::run_all(const List& list, bool async, const std::vector<DataChanged>& changes,
+                       const std::vector<RelationshipChanged>& edges) {
+  const char* kind = async ? "async" : "sync";
+  for (const Callback& cb : list) {
+    if (cb.async != async) continue;
+    for (const DataChanged& c : changes) run(cb, c, kind);
+    for (const RelationshipChanged& c : edges) run(cb, c, kind);
   }
+}
+
+void Notifier::publish(Seq first_seq, bool slot, std::vector<DataChanged> changes,
+                       std::vector<RelationshipChanged> edges) {
+  std::shared_ptr<const List> cbs = list();
+  run_all(*cbs, /*async=*/false, changes, edges);
   if (!slot) return;
   std::lock_guard l(order_mu_);
   Slot& mine = slots_[first_seq];
   mine.filled = true;
   mine.list = std::move(cbs);
   mine.changes = std::move(changes);
+  mine.edges = std::move(edges);
   // Posting under order_mu_ keeps the strand's FIFO in seq order.
   while (!slots_.empty() && slots_.begin()->second.filled) {
     Slot s = std::move(slots_.begin()->second);
     slots_.erase(slots_.begin());
     life_.begin_callback();
     boost::asio::post(strand_, [this, s = std::move(s)] {
-      if (!dropping_.load()) deliver(*s.list, s.changes);
+      if (!dropping_.load()) run_all(*s.list, /*async=*/true, s.changes, s.edges);
       life_.end_callback();
     });
-  }
-}
-
-void Notifier::deliver(const List& list, const std::vector<DataChanged>& changes) {
-  for (const Callback& cb : list) {
-    if (!cb.async) continue;
-    for (const DataChanged& c : changes) run(cb, c, "async");
   }
 }
 

@@ -48,7 +48,22 @@ Status StorageImpl::open() {
         .ok();
   }
   projections_ = std::make_unique<projections::ProjectionSet>(*log_);
+  // Stage order (see ProjectionSet::add): versions can refuse a request (a label
+  // conflict), so they come first.
+  auto versions = std::make_unique<projections::VersionIndex>(*log_);
+  versions_ = versions.get();
+  versions_->set_max_versions_per_key(options_.max_versions_per_key);
+  projections_->add(std::move(versions));
+  auto relationships = std::make_unique<projections::RelationshipIndex>(*log_);
+  relationships_ = relationships.get();
+  projections_->add(std::move(relationships));
+  auto policy = std::make_unique<projections::PolicyIndex>(*log_);
+  policy_index_ = policy.get();
+  projections_->add(std::move(policy));
+  policy_view_ = std::make_unique<projections::PolicyCacheView>(*policy_index_, options_.policy_cache_size,
+                                                                [this] { return now_ns(); });
   projections_->add_view(reads_.view());
+  projections_->add_view(*policy_view_);
   log_->set_projector(projections_.get());
   log_->set_commit_listener(&notifier_);
   OMNI_RETURN_IF_ERROR(projections_->catch_up());
@@ -115,6 +130,11 @@ Statistics StorageImpl::statistics() {
   return s;
 }
 
+std::int64_t StorageImpl::now_ns() const {
+  const auto t = options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 bool StorageImpl::on_engine_thread() const {
   return pool_.get_executor().running_in_this_thread() || CallbackScope::inside(this);
 }
@@ -151,7 +171,11 @@ Status StorageImpl::close(bool with_deadline) {
   pool_.stop();
   pool_.join();
   writes_.reset();
+  relationships_ = nullptr;
+  versions_ = nullptr;
+  policy_index_ = nullptr;
   projections_.reset();  // audit_ stays: audit().config() answers after close
+  // policy_view_ stays: policy_cache().statistics() answers after close
   log_.reset();
   closed_ = true;
   logger_->info("closed '{}'", options_.path);
@@ -206,7 +230,12 @@ Result<std::unique_ptr<Storage>> Storage::open(Options options) {
 }
 
 Storage::Storage(std::unique_ptr<detail::StorageImpl> impl)
-    : impl_(std::move(impl)), cache_(*impl_), audit_(*impl_), notifications_(*impl_) {}
+    : impl_(std::move(impl)),
+      cache_(*impl_),
+      audit_(*impl_),
+      notifications_(*impl_),
+      versioning_(*impl_),
+      policy_cache_(*impl_) {}
 
 Storage::~Storage() {
   if (impl_->on_engine_thread()) {

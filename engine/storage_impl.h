@@ -8,6 +8,10 @@
 //   AuditTrail   trails, audit configuration, retention passes
 //   HealthRecord damage met by reads and writes
 //
+// Relationships, versions and policy decisions are projections registered with
+// the ProjectionSet at open; their facade methods live in engine/relationships.cc,
+// engine/versions.cc and engine/policy.cc and write through WritePath::append.
+//
 // and the open/close sequence that wires them to the log and the projections.
 #pragma once
 
@@ -27,6 +31,7 @@
 #include "notifier.h"
 #include "omni/log/event_log.h"
 #include "omni/options.h"
+#include "omni/projections/policy_cache.h"
 #include "omni/projections/projection_set.h"
 #include "omni/storage.h"
 #include "read_path.h"
@@ -63,6 +68,13 @@ class StorageImpl {
   AuditTrail& audit() { return *audit_; }
   log::EventLog& log() { return *log_; }
   boost::asio::thread_pool& pool() const { return pool_; }
+  projections::ProjectionSet& projections() { return *projections_; }
+  projections::RelationshipIndex& relationships() { return *relationships_; }
+  projections::VersionIndex& versions() { return *versions_; }
+  projections::PolicyIndex& policy_index() { return *policy_index_; }
+  projections::PolicyCacheView& policy_view() { return *policy_view_; }
+  // Options::clock as ns since the UNIX epoch.
+  std::int64_t now_ns() const;
 
   Statistics statistics();  // the log must be open
 
@@ -89,7 +101,12 @@ class StorageImpl {
   Notifier notifier_;
   ReadPath reads_;
   std::unique_ptr<log::EventLog> log_;
+  std::unique_ptr<projections::PolicyCacheView> policy_view_;  // registered with projections_
   std::unique_ptr<projections::ProjectionSet> projections_;
+  // Owned by projections_.
+  projections::RelationshipIndex* relationships_ = nullptr;
+  projections::VersionIndex* versions_ = nullptr;
+  projections::PolicyIndex* policy_index_ = nullptr;
   std::unique_ptr<AuditTrail> audit_;
   std::unique_ptr<WritePath> writes_;
 

@@ -24,15 +24,16 @@ std::string printable_key(std::string_view key) {
 
 namespace {
 
-// The key rules, for keys and identities alike; `what` names which it is.
-Status validate_name(std::string_view what, std::string_view key) {
+// The key rules, for keys and identities alike; `what` names which it is, and
+// max_bytes how long it may be.
+Status validate_name(std::string_view what, std::string_view key, std::size_t max_bytes = kMaxKeyBytes) {
   auto bad = [&](std::string why) {
     return Status::invalid_argument(std::string(what) + " '" + printable_key(key) + "' (" +
                                     std::to_string(key.size()) + " bytes): " + why);
   };
   if (key.empty()) return Status::invalid_argument(std::string(what) + " is empty");
-  if (key.size() > kMaxKeyBytes) {
-    return bad("longer than " + std::to_string(kMaxKeyBytes) + " bytes");
+  if (key.size() > max_bytes) {
+    return bad("longer than " + std::to_string(max_bytes) + " bytes");
   }
   const auto* s = reinterpret_cast<const unsigned char*>(key.data());
   const std::size_t n = key.size();
@@ -77,6 +78,40 @@ Status validate_name(std::string_view what, std::string_view key) {
 }
 
 }  // namespace
+
+Status validate_predicate(std::string_view predicate) {
+  return validate_name("predicate", predicate, kMaxPredicateBytes);
+}
+
+Status validate_action(std::string_view action) {
+  return validate_name("action", action, kMaxPredicateBytes);
+}
+
+Status validate_ttl(std::chrono::seconds ttl) {
+  if (ttl < std::chrono::seconds(1) || ttl > kMaxTtl) {
+    return Status::invalid_argument("a TTL of " + std::to_string(ttl.count()) +
+                                    " s is outside 1 s .. 100 years");
+  }
+  return Status();
+}
+
+Status validate_label(std::string_view label) {
+  if (label.empty()) return Status::invalid_argument("version label is empty");
+  auto bad = [&](std::string why) {
+    return Status::invalid_argument("version label '" + printable_key(label) + "' (" +
+                                    std::to_string(label.size()) + " bytes): " + why);
+  };
+  if (label.size() > kMaxLabelBytes) return bad("longer than " + std::to_string(kMaxLabelBytes) + " bytes");
+  for (std::size_t i = 0; i < label.size(); ++i) {
+    const auto c = static_cast<unsigned char>(label[i]);
+    if (c <= 0x20 || c >= 0x7f) {
+      return bad("byte " + std::to_string(c) + " at offset " + std::to_string(i) +
+                 " is not printable ASCII (space and control characters are refused)");
+    }
+    if (c == '/') return bad("'/' at offset " + std::to_string(i));
+  }
+  return Status();
+}
 
 Status validate_key(std::string_view key) { return validate_name("key", key); }
 
@@ -163,7 +198,12 @@ Status validate_options(const Options& o) {
                std::to_string(kMaxCacheEntries));
   }
   if (o.close_timeout.count() < 0) return bad("close_timeout is negative");
-  if (o.default_ttl.count() < 0) return bad("default_ttl is negative");
+  if (Status s = validate_ttl(o.default_ttl); !s.ok()) return bad("default_ttl: " + s.message());
+  if (o.policy_cache_size == 0 || o.policy_cache_size > kMaxCacheEntries) {
+    return bad("policy_cache_size is " + std::to_string(o.policy_cache_size) + "; it must be 1.." +
+               std::to_string(kMaxCacheEntries));
+  }
+  if (o.version_cleanup_interval.count() <= 0) return bad("version_cleanup_interval must be positive");
   if (o.audit_prune_interval.count() < 0) return bad("audit_prune_interval is negative");
   if (Status s = validate_identity(o.default_identity); !s.ok()) {
     return bad("default_identity: " + s.message());

@@ -1,5 +1,6 @@
 #include "write_path.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "validation.h"
@@ -35,10 +36,11 @@ Result<AppendResult> WritePath::append(std::vector<log::EventDraft> drafts,
   }
   AppendResult r;
   r.first_seq = req.first_seq;
-  r.last_seq = req.first_seq + req.events.size() - 1;
+  r.last_seq = req.first_seq + req.events.size() - 1;  // with what the projections appended
   r.timestamp_ns = req.timestamp_ns;
   r.identity = std::move(req.identity);
   r.prior = std::move(ctx.prior);
+  r.events = std::move(req.events);
   r.listened = listen;
   audit_.after_write();
   return r;
@@ -49,6 +51,9 @@ Result<Seq> WritePath::write_data(std::vector<Write>& writes, const WriteOptions
   drafts.reserve(writes.size());
   projections::WriteContext ctx;
   const bool want_changes = notifier_.wants_changes();
+  const bool deletes = std::any_of(writes.begin(), writes.end(), [](const Write& w) { return !w.doc; });
+  // A delete may remove relationships (appended by the projections).
+  const bool want_edges = deletes && notifier_.wants_relationship_changes();
   ctx.want_prior = want_changes;
   for (std::size_t i = 0; i < writes.size(); ++i) {
     const Write& w = writes[i];
@@ -65,10 +70,28 @@ Result<Seq> WritePath::write_data(std::vector<Write>& writes, const WriteOptions
   }
   // An ordered slot only when async callbacks will need commit order.
   OMNI_ASSIGN_OR_RETURN(AppendResult r, append(std::move(drafts), std::move(ctx), wo,
-                                               want_changes && notifier_.wants_async()));
+                                               (want_changes || want_edges) && wants_slot()));
   fill_view(writes, r);
-  if (want_changes) notifier_.publish(r.first_seq, r.listened, changes(writes, r));
-  return r.last_seq;
+  if (want_changes || want_edges) {
+    std::vector<DataChanged> data;
+    if (want_changes) data = changes(writes, r);
+    notifier_.publish(r.first_seq, r.listened, std::move(data), edge_changes(r, writes.size()));
+  }
+  // The last data write's seq: a delete's appended removals come after it.
+  return r.first_seq + writes.size() - 1;
+}
+
+std::vector<RelationshipChanged> WritePath::edge_changes(const AppendResult& r, std::size_t from) const {
+  std::vector<RelationshipChanged> out;
+  if (!notifier_.wants_relationship_changes()) return out;
+  for (std::size_t i = from; i < r.events.size(); ++i) {
+    const log::EventDraft& d = r.events[i];
+    const bool added = d.type == log::EventType::RelationshipAdded;
+    if (!added && d.type != log::EventType::RelationshipRemoved) continue;
+    out.push_back({d.key, d.attrs.predicate, d.attrs.object, added ? "added" : "removed",
+                   r.first_seq + i, r.identity});
+  }
+  return out;
 }
 
 void WritePath::fill_view(const std::vector<Write>& writes, const AppendResult& r) {

@@ -46,6 +46,9 @@ struct AppendResult {
   std::string identity;  // as recorded (the default identity when none was given)
   // Per event, the key's state before it (when the request asked for it).
   std::vector<projections::PriorState> prior;
+  // The request's events as committed: the caller's drafts, then what the
+  // projections appended (a delete's relationship removals, a version prune).
+  std::vector<log::EventDraft> events;
   // Whether the request holds an ordered slot in the Notifier (it must publish).
   bool listened = false;
 };
@@ -66,6 +69,14 @@ class WritePath {
   // caller must then publish). Nothing is written on error.
   Result<AppendResult> append(std::vector<log::EventDraft> drafts, projections::WriteContext ctx,
                               const WriteOptions& wo, bool listen);
+
+  // Whether a write starting now must take an ordered slot: some async callback
+  // would see a change of it.
+  bool wants_slot() const { return notifier_.wants_async(); }
+  // relationship_changed values for the request's relationship events from
+  // index `from` on (none when no callback wants them).
+  std::vector<RelationshipChanged> edge_changes(const AppendResult& r, std::size_t from = 0) const;
+  Notifier& notifier() { return notifier_; }
 
  private:
   // The writer's own documents enter the view (see the comment in the .cc).

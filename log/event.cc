@@ -76,6 +76,20 @@ void encode_event(const EventView& e, std::string* out) {
   auto payload = fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(e.payload.data()),
                                   e.payload.size());
   auto prev = fbb.CreateVector(e.prev_hash->data(), e.prev_hash->size());
+  // Only what is set is written: a data event's bytes are as before the fields
+  // were appended.
+  const EventAttrs* a = e.attrs && !e.attrs->empty() ? e.attrs : nullptr;
+  auto str = [&](const std::string& v) { return v.empty() ? 0 : fbb.CreateString(v); };
+  flatbuffers::Offset<flatbuffers::String> predicate, object, label, action, principal;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>>> names;
+  if (a) {
+    predicate = str(a->predicate);
+    object = str(a->object);
+    label = str(a->label);
+    action = str(a->action);
+    principal = str(a->principal);
+    if (!a->names.empty()) names = fbb.CreateVectorOfStrings(a->names);
+  }
   fb::EventBuilder b(fbb);
   b.add_seq(e.seq);
   b.add_timestamp_ns(e.timestamp_ns);
@@ -84,6 +98,16 @@ void encode_event(const EventView& e, std::string* out) {
   b.add_key(key);
   b.add_payload(payload);
   b.add_prev_hash(prev);
+  if (a) {
+    if (!predicate.IsNull()) b.add_predicate(predicate);
+    if (!object.IsNull()) b.add_object(object);
+    if (!label.IsNull()) b.add_label(label);
+    if (!names.IsNull()) b.add_names(names);
+    if (!action.IsNull()) b.add_action(action);
+    if (!principal.IsNull()) b.add_principal(principal);
+    if (a->allowed) b.add_allowed(true);
+    if (a->ttl_ns != 0) b.add_ttl_ns(a->ttl_ns);
+  }
   fb::FinishEventBuffer(fbb, b.Finish());
   out->assign(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
@@ -125,6 +149,16 @@ Result<Event> decode_event(std::string_view bytes, Seq expected_seq) {
     e.payload.assign(reinterpret_cast<const char*>(ev->payload()->data()), ev->payload()->size());
   }
   std::memcpy(e.prev_hash.data(), ev->prev_hash()->data(), 32);
+  if (ev->predicate()) e.attrs.predicate = ev->predicate()->str();
+  if (ev->object()) e.attrs.object = ev->object()->str();
+  if (ev->label()) e.attrs.label = ev->label()->str();
+  if (ev->names()) {
+    for (const flatbuffers::String* n : *ev->names()) e.attrs.names.push_back(n ? n->str() : std::string());
+  }
+  if (ev->action()) e.attrs.action = ev->action()->str();
+  if (ev->principal()) e.attrs.principal = ev->principal()->str();
+  e.attrs.allowed = ev->allowed();
+  e.attrs.ttl_ns = ev->ttl_ns();
   return e;
 }
 

@@ -769,26 +769,34 @@ Status EventLog::write_group(std::vector<Writer*>& group) {
   for (Writer* w : group) {
     AppendRequest& req = *w->req;
     const Seq first = seq + 1;
+    if (projector_) {
+      if (Status st = projector_->expand(req); !st.ok()) {
+        w->status = st;
+        continue;
+      }
+    }
     const Hash hash_before = hash;
     batch.SetSavePoint();
     for (std::size_t i = 0; i < req.events.size(); ++i) {
       const EventDraft& d = req.events[i];
-      EventView v{first + i, ts, d.type, req.identity, d.key, d.payload, &hash};
+      EventView v{first + i, ts, d.type, req.identity, d.key, d.payload, &hash, &d.attrs};
       encode_event(v, &encoded);
       batch.Put(events_cf_, seq_key(first + i), encoded);
       hash = sha256(encoded);
     }
+    // Set before staging: views keep the timestamp (a decision's TTL runs from it).
+    req.first_seq = first;
+    req.timestamp_ns = ts;
     Status st = projector_ ? projector_->stage(req, first, &batch) : Status();
     if (!st.ok()) {
       batch.RollbackToSavePoint().PermitUncheckedError();
       hash = hash_before;
+      req.first_seq = 0;
       w->status = st;
       continue;
     }
     batch.PopSavePoint().PermitUncheckedError();
     seq = first + req.events.size() - 1;
-    req.first_seq = first;
-    req.timestamp_ns = ts;
     sync = sync || req.sync;
     any = true;
   }

@@ -42,31 +42,49 @@ void AuditIndex::set_max_entries_per_key(std::size_t max) {
   if (max != 0 && (old == 0 || max < old)) trim_pending_.store(true);
 }
 
+std::string_view AuditIndex::second_key(log::EventType type, const log::EventAttrs& attrs,
+                                        std::string_view key) {
+  // A relationship event is in the trails of both of its ends (once for a self-loop).
+  const bool edge = type == log::EventType::RelationshipAdded || type == log::EventType::RelationshipRemoved;
+  return edge && attrs.object != key ? std::string_view(attrs.object) : std::string_view();
+}
+
 Status AuditIndex::apply(const log::Event& e, rocksdb::WriteBatch* batch) {
   batch->Put(cf_, row_key(e.key, e.seq), rocksdb::Slice());
+  if (std::string_view k2 = second_key(e.type, e.attrs, e.key); !k2.empty()) {
+    batch->Put(cf_, row_key(k2, e.seq), rocksdb::Slice());
+  }
   return Status();
 }
 
 Status AuditIndex::stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
   const std::size_t max = max_per_key_.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < req.events.size(); ++i) {
-    const std::string& key = req.events[i].key;
+    const log::EventDraft& d = req.events[i];
     const Seq seq = first_seq + i;
-    batch->Put(cf_, row_key(key, seq), rocksdb::Slice());
-    if (max == 0) continue;
-    auto [it, fresh] = overlay_.try_emplace(key);
-    std::vector<Seq>& rows = it->second;
-    if (fresh) {
-      Result<std::vector<Seq>> committed = seqs(key);
-      if (!committed.ok()) return committed.status();
-      rows = std::move(*committed);
+    OMNI_RETURN_IF_ERROR(stage_row(d.key, seq, max, batch));
+    if (std::string_view k2 = second_key(d.type, d.attrs, d.key); !k2.empty()) {
+      OMNI_RETURN_IF_ERROR(stage_row(k2, seq, max, batch));
     }
-    rows.push_back(seq);
-    if (rows.size() > max) {
-      const std::size_t drop = rows.size() - max;
-      for (std::size_t k = 0; k < drop; ++k) batch->Delete(cf_, row_key(key, rows[k]));
-      rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(drop));
-    }
+  }
+  return Status();
+}
+
+Status AuditIndex::stage_row(std::string_view key, Seq seq, std::size_t max, rocksdb::WriteBatch* batch) {
+  batch->Put(cf_, row_key(key, seq), rocksdb::Slice());
+  if (max == 0) return Status();
+  auto [it, fresh] = overlay_.try_emplace(key);
+  std::vector<Seq>& rows = it->second;
+  if (fresh) {
+    Result<std::vector<Seq>> committed = seqs(key);
+    if (!committed.ok()) return committed.status();
+    rows = std::move(*committed);
+  }
+  rows.push_back(seq);
+  if (rows.size() > max) {
+    const std::size_t drop = rows.size() - max;
+    for (std::size_t k = 0; k < drop; ++k) batch->Delete(cf_, row_key(key, rows[k]));
+    rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(drop));
   }
   return Status();
 }
@@ -94,6 +112,9 @@ Status AuditIndex::prune_before(std::int64_t cutoff_ns) {
   Status scanned = log_.scan(from, [&](const log::Event& e) {
     if (e.timestamp_ns >= cutoff_ns) return false;  // the log is in time order
     batch.Delete(cf_, row_key(e.key, e.seq));
+    if (std::string_view k2 = second_key(e.type, e.attrs, e.key); !k2.empty()) {
+      batch.Delete(cf_, row_key(k2, e.seq));
+    }
     next = e.seq + 1;
     if (batch.Count() >= 1000) {
       failed = flush();

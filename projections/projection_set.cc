@@ -5,14 +5,20 @@
 namespace omni::projections {
 
 std::vector<std::string> column_families() {
-  return {std::string(kStateCf), std::string(kKeyIndexCf)};
+  std::vector<std::string> out;
+  for (std::string_view cf : {kStateCf, kKeyIndexCf, kRelFwdCf, kRelRevCf, kVersionsCf, kPolicyCf}) {
+    out.emplace_back(cf);
+  }
+  return out;
 }
 
 ProjectionSet::ProjectionSet(const log::EventLog& log)
     : log_(log), state_(log), audit_(log), all_{&state_, &audit_}, meta_(log.column_family(log::kMetaCf)) {}
 
 void ProjectionSet::add(std::unique_ptr<DurableProjection> p) {
-  all_.push_back(p.get());
+  // Before the audit index: a projection that refuses a request must do so before
+  // one that cannot refuse has put it in its overlay.
+  all_.insert(all_.end() - 1, p.get());
   added_.push_back(std::move(p));
 }
 
@@ -22,6 +28,11 @@ std::string ProjectionSet::checkpoint_key() { return "checkpoint"; }
 
 std::string ProjectionSet::checkpoint_key(std::string_view projection) {
   return "checkpoint/" + std::string(projection);
+}
+
+Status ProjectionSet::expand(log::AppendRequest& req) {
+  for (DurableProjection* p : all_) OMNI_RETURN_IF_ERROR(p->expand(req));
+  return Status();
 }
 
 Status ProjectionSet::stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
@@ -50,6 +61,7 @@ Status ProjectionSet::save_checkpoint() {
 
 void ProjectionSet::finish_group(bool committed) {
   for (DurableProjection* p : all_) p->finish_group(committed);
+  for (View* v : views_) v->finish_group(committed);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,8 +46,18 @@ struct Options {
   // Keys matching these glob patterns ("critical:*") are loaded into the LRU view at
   // open, up to its capacity.
   std::vector<std::string> preload_keys;
-  // Default time-to-live for TTL-governed projections (the policy-decision cache).
+  // Default time-to-live of cached policy decisions (policy_cache().configure
+  // changes it): 1 s .. 100 years.
   std::chrono::seconds default_ttl{3600};
+  // Capacity of the in-memory policy-decision cache, in decisions (LRU): 1 .. 2^32.
+  std::size_t policy_cache_size = 10000;
+  // Keep at most this many newest versions per key (0: no limit); older ones are
+  // pruned on write and by a background pass (versioning().configure changes both).
+  std::size_t max_versions_per_key = 0;
+  std::chrono::seconds version_cleanup_interval{3600};
+  // The wall clock policy TTLs are judged by (null: std::chrono::system_clock).
+  // Tests inject one to expire decisions without sleeping.
+  std::function<std::chrono::system_clock::time_point()> clock;
   // Default durability of writes: true fsyncs the WAL before a write returns
   // (survives power loss); false survives a process crash. WriteOptions::sync
   // overrides it per write.
@@ -91,6 +102,46 @@ struct WriteOptions {
   std::optional<Seq> expected_version;
   // Overrides Options::sync for this write.
   std::optional<bool> sync;
+};
+
+// Reads: `as_of` returns what the store held right after that seq (unset: now).
+struct ReadOptions {
+  std::optional<Seq> as_of;
+};
+
+struct VersionWriteOptions {
+  std::string identity;  // as WriteOptions::identity
+  std::optional<bool> sync;  // as WriteOptions::sync
+  // Storing a label the key already has is kConflict unless this is set; then the
+  // label names the new document and becomes the newest version.
+  bool overwrite = false;
+};
+
+struct VersioningConfig {
+  std::optional<std::size_t> max_versions_per_key;  // 0: no limit
+  std::optional<std::chrono::seconds> cleanup_interval;  // the background pass; > 0
+};
+
+struct PolicyOptions {
+  // How long the decision holds, from its event's timestamp (unset: the policy
+  // cache's default_ttl): 1 s .. 100 years.
+  std::optional<std::chrono::seconds> ttl;
+  // Keys whose change (a relationship change or delete_data naming them) drops the
+  // decision, besides its identity and resource. Each follows the key rules; at
+  // most 64.
+  std::vector<std::string> depends_on;
+  std::optional<bool> sync;  // as WriteOptions::sync
+};
+
+struct PolicyCacheConfig {
+  std::optional<std::chrono::seconds> default_ttl;  // for later decisions
+  std::optional<std::size_t> max_entries;           // shrinking evicts the least recent
+};
+
+struct RebuildOptions {
+  // Called on the rebuilding thread as the rebuild advances (every few thousand
+  // events and once caught up). Must not throw.
+  std::function<void(const RebuildProgress&)> progress;
 };
 
 struct CacheConfig {

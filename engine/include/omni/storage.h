@@ -83,6 +83,40 @@ class Audit {
   detail::StorageImpl& impl_;
 };
 
+// storage->versioning(): limits of store_version()'s history.
+// After close(): configure fails with kUnavailable; config() stays readable.
+class Versioning {
+ public:
+  // Applies the set fields. A lower max_versions_per_key prunes on the next write
+  // of each key and in the next background pass (every cleanup_interval).
+  // kInvalidArgument for a zero cleanup_interval.
+  Status configure(const VersioningConfig& config);
+  VersioningConfig config() const;  // every field set
+  // Runs the pruning pass now: every key beyond the limit loses its oldest versions
+  // (one versions_pruned event per key).
+  Status cleanup();
+
+ private:
+  friend class Storage;
+  explicit Versioning(detail::StorageImpl& impl) : impl_(impl) {}
+  detail::StorageImpl& impl_;
+};
+
+// storage->policy_cache(): the in-memory cache of authorization decisions.
+// After close(): configure fails with kUnavailable; statistics() stays readable.
+class PolicyCache {
+ public:
+  // Applies the set fields (default_ttl: 1 s .. 100 years; max_entries: 1 .. 2^32).
+  Status configure(const PolicyCacheConfig& config);
+  PolicyCacheConfig config() const;  // every field set
+  PolicyCacheStatistics statistics() const;
+
+ private:
+  friend class Storage;
+  explicit PolicyCache(detail::StorageImpl& impl) : impl_(impl) {}
+  detail::StorageImpl& impl_;
+};
+
 // storage->notifications(): change callbacks.
 // [Threading] Sync callbacks run on the writing thread after the write committed,
 // with no engine lock held; a callback may call back into the store (close()
@@ -97,13 +131,22 @@ class Notifications {
   // The reference README's form: fn(key, old_data, new_data).
   using KeyOldNewFn = std::function<void(const std::string& key, const std::optional<Json>& old_data,
                                          const std::optional<Json>& new_data)>;
+  using RelationshipChangedFn = std::function<void(const RelationshipChanged&)>;
+  // The reference README's form: fn(subject, predicate, object, operation).
+  using EdgeFn = std::function<void(const std::string& subject, const std::string& predicate,
+                                    const std::string& object, const std::string& operation)>;
   using CallbackId = std::uint64_t;
 
-  // event must be "data_changed"; anything else is kInvalidArgument.
+  // event must be "data_changed" for the data forms and "relationship_changed" for
+  // the relationship forms; anything else is kInvalidArgument.
   Result<CallbackId> add_callback(std::string_view event, DataChangedFn fn);
   Result<CallbackId> add_callback(std::string_view event, KeyOldNewFn fn);
   Result<CallbackId> add_async_callback(std::string_view event, DataChangedFn fn);
   Result<CallbackId> add_async_callback(std::string_view event, KeyOldNewFn fn);
+  Result<CallbackId> add_callback(std::string_view event, RelationshipChangedFn fn);
+  Result<CallbackId> add_callback(std::string_view event, EdgeFn fn);
+  Result<CallbackId> add_async_callback(std::string_view event, RelationshipChangedFn fn);
+  Result<CallbackId> add_async_callback(std::string_view event, EdgeFn fn);
   // True if it was registered. Once it returns, the callback is not called again
   // (deliveries already queued skip it; one already running finishes).
   bool remove_callback(CallbackId id);
@@ -150,11 +193,18 @@ class Storage {
   // The document stored under key, or nullopt. kInvalidArgument for a bad key,
   // kCorruption when the stored bytes do not parse.
   Result<std::optional<Json>> load_data(std::string_view key);
+  // With ro.as_of: the document as it was right after that seq (nullopt if absent
+  // then), from the key's audit trail and the log. kInvalidArgument for a seq past
+  // the head; kNotFound when audit retention no longer keeps the key's history
+  // that far back.
+  Result<std::optional<Json>> load_data(std::string_view key, const ReadOptions& ro);
   // As load_data, without copying: the immutable document shared with the LRU view
   // (null when absent). For hot read paths; nlohmann::json copies are expensive.
   Result<std::shared_ptr<const Json>> load_shared(std::string_view key);
   // Deletes key; returns the delete event's seq (recorded even if the key was
   // absent, so the audit trail shows the attempt). expected_version as for stores.
+  // Every relationship naming key (as subject or object) is removed in the same
+  // atomic group: one relationship_removed event per edge, after the delete.
   Result<Seq> delete_data(std::string_view key, const WriteOptions& wo = {});
   // Stores all items atomically in one log group: all are written, with consecutive
   // seqs, or none is (any bad item or version conflict fails the whole batch).
@@ -164,6 +214,59 @@ class Storage {
 
   // The current version of key (seq of its last write), 0 when absent.
   Result<Seq> get_version(std::string_view key);
+
+  // --- Relationships (engine/relationships.cc): directed edges
+  // subject --predicate--> object, indexed both ways. Subjects and objects follow
+  // the key rules; predicates are 1..256 bytes of printable UTF-8 (no NUL or
+  // control characters). Storing an existing edge is recorded and changes nothing;
+  // removing an absent one is recorded too. Both return the event's seq.
+  Result<Seq> store_relationship(std::string_view subject, std::string_view predicate,
+                                 std::string_view object, const WriteOptions& wo = {});
+  Result<Seq> remove_relationship(std::string_view subject, std::string_view predicate,
+                                  std::string_view object, const WriteOptions& wo = {});
+  // Objects of subject's edges with this predicate, in byte order.
+  Result<std::vector<std::string>> get_related(std::string_view subject, std::string_view predicate,
+                                               const ListOptions& lo = {});
+  // As of a seq (see load_data with ReadOptions).
+  Result<std::vector<std::string>> get_related(std::string_view subject, std::string_view predicate,
+                                               const ReadOptions& ro, const ListOptions& lo = {});
+  // Subjects with an edge of this predicate to object, in byte order.
+  Result<std::vector<std::string>> get_related_reverse(std::string_view object,
+                                                       std::string_view predicate,
+                                                       const ListOptions& lo = {});
+  // Every edge where key is the subject or the object, ordered by (subject,
+  // predicate, object); a self-loop once. ListOptions::start_after takes the
+  // relationship_cursor() of the previous page's last edge.
+  Result<std::vector<Relationship>> get_relationships(std::string_view key, const ListOptions& lo = {});
+
+  // --- Versions (engine/versions.cc): labelled snapshots of a key, independent of
+  // store_data. Labels: 1..128 bytes of printable ASCII without '/' or whitespace.
+  // kConflict when the label exists and !vo.overwrite.
+  Result<Seq> store_version(std::string_view key, std::string_view label, const Json& doc,
+                            const VersionWriteOptions& vo = {});
+  // Oldest first (by the seq that stored each label).
+  Result<std::vector<VersionInfo>> list_versions(std::string_view key);
+  // The newest version's document, or nullopt when the key has none.
+  Result<std::optional<Json>> load_version(std::string_view key);
+  Result<std::optional<Json>> load_version(std::string_view key, std::string_view label);
+
+  // --- Policy cache (engine/policy.cc): authorization decisions. Each is a
+  // policy_decided event (the log is the decision log); the cache is in memory,
+  // refilled at open from the unexpired decisions. A relationship change or
+  // delete_data naming the identity, the resource or a depends_on key drops the
+  // decision before that write returns.
+  Result<Seq> cache_policy_decision(std::string_view identity, std::string_view action,
+                                    std::string_view resource, bool allowed,
+                                    const PolicyOptions& po = {});
+  // nullopt: not cached, expired or dropped.
+  Result<std::optional<bool>> get_cached_policy(std::string_view identity, std::string_view action,
+                                                std::string_view resource);
+
+  // Rebuilds every derived index (state, audit index, relationships, versions,
+  // policy decisions) from the log into fresh column families while reads and
+  // writes go on, catches up with the writes that arrived meanwhile and swaps
+  // atomically. kUnavailable after close; one rebuild at a time (kConflict).
+  Status rebuild_projections(const RebuildOptions& options = {});
 
   // The key's history, oldest first, within the audit configuration.
   Result<std::vector<AuditEntry>> get_audit_trail(std::string_view key);
@@ -219,6 +322,8 @@ class Storage {
   Cache& cache() { return cache_; }
   Audit& audit() { return audit_; }
   Notifications& notifications() { return notifications_; }
+  Versioning& versioning() { return versioning_; }
+  PolicyCache& policy_cache() { return policy_cache_; }
 
   // The engine's executor (a thread pool of Options::executor_threads).
   boost::asio::any_io_executor executor();
@@ -298,6 +403,11 @@ class Storage {
   Cache cache_;
   Audit audit_;
   Notifications notifications_;
+  Versioning versioning_;
+  PolicyCache policy_cache_;
 };
+
+// The ListOptions::start_after that continues get_relationships() after r.
+std::string relationship_cursor(const Relationship& r);
 
 }  // namespace omni

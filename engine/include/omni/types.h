@@ -29,9 +29,66 @@ struct BatchItem {
 struct AuditEntry {
   Seq seq = 0;
   std::chrono::system_clock::time_point timestamp;
-  std::string operation;  // "store" or "delete"
+  // "store", "delete", "relationship_added", "relationship_removed",
+  // "version_stored", "versions_pruned" or "policy_decided".
+  std::string operation;
   std::string identity;
   std::optional<Json> data;  // the stored document, when include_data_snapshots
+  // Relationship events: the edge (the trail's key is its subject or object).
+  std::string predicate, subject, object;
+  std::string label;  // version_stored
+  std::vector<std::string> labels;  // versions_pruned: the labels removed
+};
+
+// An edge subject --predicate--> object, and the seq of the event that added it.
+struct Relationship {
+  std::string subject;
+  std::string predicate;
+  std::string object;
+  Seq seq = 0;
+  friend bool operator==(const Relationship&, const Relationship&) = default;
+};
+
+// Delivered to "relationship_changed" callbacks after the write committed (also
+// for each edge a delete_data removed).
+struct RelationshipChanged {
+  std::string subject;
+  std::string predicate;
+  std::string object;
+  std::string operation;  // "added" or "removed"
+  Seq seq = 0;
+  std::string identity;
+};
+
+// Paging of relationship queries: results are in byte order; at most `limit`
+// (0: all) of those after `start_after` (exclusive; unset: from the first).
+struct ListOptions {
+  std::size_t limit = 0;
+  std::optional<std::string> start_after;
+};
+
+// One entry of list_versions(), oldest first.
+struct VersionInfo {
+  std::string label;
+  Seq seq = 0;  // of the version_stored event
+  std::chrono::system_clock::time_point timestamp;
+  friend bool operator==(const VersionInfo&, const VersionInfo&) = default;
+};
+
+struct PolicyCacheStatistics {
+  std::size_t size = 0;
+  std::size_t capacity = 0;
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;         // not cached (never, evicted, or dropped before)
+  std::uint64_t expirations = 0;    // lookups that found the decision past its TTL
+  std::uint64_t invalidations = 0;  // decisions dropped by a change of a name they depend on
+};
+
+// rebuild_projections() progress: events applied of the log's head when it started.
+struct RebuildProgress {
+  Seq applied = 0;
+  Seq target = 0;
+  bool caught_up = false;  // the final catch-up with concurrent writes is done
 };
 
 // Delivered to "data_changed" callbacks after the write committed.
@@ -68,6 +125,7 @@ struct Statistics {
   // After close(): the figures as of close, with closed = true.
   bool closed = false;
   CacheStatistics cache;
+  PolicyCacheStatistics policy_cache;
   Seq head_seq = 0;
   std::uint64_t event_count = 0;
   std::uint64_t approximate_keys = 0;  // RocksDB's estimate for the state projection

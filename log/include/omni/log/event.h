@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "event_generated.h"  // fb::EventType (flatc output, generated at build time)
 #include "omni/seq.h"
@@ -21,6 +22,24 @@ using EventType = fb::EventType;
 // The type's name in snake_case ("data_stored"), derived from the schema's name.
 std::string_view event_type_name(EventType type);
 
+// The fields only relationship, version and policy events carry (event.fbs);
+// empty on data events.
+struct EventAttrs {
+  std::string predicate;           // RelationshipAdded/Removed (key: the subject)
+  std::string object;              // RelationshipAdded/Removed
+  std::string label;               // VersionStored
+  std::vector<std::string> names;  // VersionsPruned: labels; PolicyDecided: depends_on
+  std::string action;              // PolicyDecided (key: the resource)
+  std::string principal;           // PolicyDecided: the identity decided about
+  bool allowed = false;            // PolicyDecided
+  std::int64_t ttl_ns = 0;         // PolicyDecided
+  bool empty() const {
+    return predicate.empty() && object.empty() && label.empty() && names.empty() && action.empty() &&
+           principal.empty() && !allowed && ttl_ns == 0;
+  }
+  friend bool operator==(const EventAttrs&, const EventAttrs&) = default;
+};
+
 // A decoded event; owns its strings.
 struct Event {
   Seq seq = 0;
@@ -30,6 +49,7 @@ struct Event {
   std::string key;
   std::string payload;
   Hash prev_hash{};
+  EventAttrs attrs;
 };
 
 // SHA-256 of `bytes` (OpenSSL).
@@ -45,6 +65,7 @@ struct EventView {
   std::string_view key;
   std::string_view payload;
   const Hash* prev_hash = nullptr;  // required
+  const EventAttrs* attrs = nullptr;  // null or empty: none
 };
 
 // Serialises `e` into a FlatBuffer; *out is replaced by its bytes.

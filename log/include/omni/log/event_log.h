@@ -44,6 +44,7 @@ struct EventDraft {
   EventType type = EventType::DataStored;
   std::string key;
   std::string payload;
+  EventAttrs attrs;  // relationship, version and policy fields
 };
 
 // What the layer above attaches to a request for its Projector: the preconditions
@@ -76,6 +77,14 @@ struct AppendRequest {
 class Projector {
  public:
   virtual ~Projector() = default;
+  // Before req's events are encoded: may append events that the request implies
+  // given committed state plus this group's earlier requests (a delete removes the
+  // key's relationships), so they commit in the same group. Appended events follow
+  // the caller's. On error the request fails and nothing of it is written.
+  virtual Status expand(AppendRequest& req) {
+    (void)req;
+    return Status();
+  }
   // Checks req's preconditions against committed state plus the requests staged
   // earlier in this group, then adds the derived rows for its events (the i-th has
   // seq first_seq + i) to *batch. On error it must leave no trace in its own

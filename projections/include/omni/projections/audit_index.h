@@ -1,4 +1,5 @@
-// Audit index: key -> the seqs of the events that touched it, durable in the
+// Audit index: key -> the seqs of the events that touched it (a relationship
+// event touches its subject and its object), durable in the
 // "key_index" column family (row key = key + '\0' + BE64 seq, empty value), written in
 // the same WriteBatch as the events. Keys never contain NUL (the engine refuses
 // them), so the separator is unambiguous, and rows starting with NUL are free for
@@ -59,8 +60,14 @@ class AuditIndex final : public DurableProjection {
   Status prune_before(std::int64_t cutoff_ns);
 
   static std::string row_key(std::string_view key, Seq seq);
+  // The other key an event names, whose trail it is also in (a relationship's
+  // object), or empty.
+  static std::string_view second_key(log::EventType type, const log::EventAttrs& attrs,
+                                     std::string_view key);
 
  private:
+  // One row of key's trail, trimming the key to `max` (0: no limit).
+  Status stage_row(std::string_view key, Seq seq, std::size_t max, rocksdb::WriteBatch* batch);
   Status trim_all(std::size_t max);
 
   const log::EventLog& log_;

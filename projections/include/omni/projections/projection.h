@@ -23,6 +23,13 @@ class DurableProjection {
   virtual ~DurableProjection() = default;
   // Unique and stable across versions: it names the projection's checkpoint row.
   virtual std::string_view name() const = 0;
+  // Leader-only (see log::Projector::expand): appends the events req implies given
+  // committed state plus the group's earlier requests (a delete's relationship
+  // removals, a version store's prune). Default: none.
+  virtual Status expand(log::AppendRequest& req) {
+    (void)req;
+    return Status();
+  }
   // Leader-only (see log::Projector::stage): checks the request's preconditions
   // that this projection owns against committed state plus the group's earlier
   // requests, then adds its rows to *batch. On error it leaves no trace in its own
@@ -56,6 +63,9 @@ class View {
   // its batch is visible: drop or mark what its events (seq first_seq + i) make
   // stale, so no reader can see the view older than the log it read.
   virtual void staging(const log::AppendRequest& req, Seq first_seq) = 0;
+  // Leader-only: the group whose requests were staged was written (committed) or
+  // failed; still before the batch is visible to readers of the log.
+  virtual void finish_group(bool committed) { (void)committed; }
   // At open, once the durable projections have caught up with the log: fill what
   // must be there before the store serves requests (the policy cache's unexpired
   // decisions). Default: nothing.

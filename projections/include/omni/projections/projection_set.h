@@ -25,12 +25,15 @@
 
 #include "omni/log/event_log.h"
 #include "omni/projections/audit_index.h"
+#include "omni/projections/policy_index.h"
 #include "omni/projections/projection.h"
+#include "omni/projections/relationships.h"
 #include "omni/projections/state.h"
+#include "omni/projections/versions.h"
 
 namespace omni::projections {
 
-// Column families the log must open for the built-in projections.
+// Column families the log must open for the projections (built in and added).
 std::vector<std::string> column_families();
 
 class ProjectionSet final : public log::Projector {
@@ -38,6 +41,7 @@ class ProjectionSet final : public log::Projector {
   explicit ProjectionSet(const log::EventLog& log);
 
   // Registers another durable projection (before catch_up() and the first append).
+  // Staged after the state and before the audit index, in the order added.
   void add(std::unique_ptr<DurableProjection> p);
   // Registers a view (before catch_up() and the first append); it must outlive
   // this object.
@@ -60,6 +64,7 @@ class ProjectionSet final : public log::Projector {
   // How many of the log's newest events open checks each projection against.
   static constexpr Seq kVerifyWindow = 1024;
 
+  Status expand(log::AppendRequest& req) override;
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void before_write(Seq last_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool committed) override;

@@ -25,6 +25,9 @@ struct WriteContext final : log::RequestContext {
   std::vector<std::optional<Seq>> expected_versions;
   // In: fill `prior` (with documents) for the request's data events.
   bool want_prior = false;
+  // In, checked by the version index: a VersionStored may replace an existing
+  // label (else that is kConflict).
+  bool overwrite_versions = false;
   // Out, valid once append() returned OK: one entry per event when want_prior
   // (events that are not data writes keep version 0).
   std::vector<PriorState> prior;

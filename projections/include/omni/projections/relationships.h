@@ -1,0 +1,87 @@
+// Relationship index: directed edges subject --predicate--> object, durable in two
+// column families written in the same WriteBatch as their events:
+//   rel_fwd: subject \0 predicate \0 object -> BE64 seq of the event that added it
+//   rel_rev: object \0 predicate \0 subject -> the same seq
+// Keys and predicates never contain NUL (the engine refuses them), so rows split
+// unambiguously and a prefix "subject\0predicate\0" lists one predicate's edges.
+//
+// Events: RelationshipAdded / RelationshipRemoved with key = subject and
+// attrs.predicate / attrs.object. Adding an existing edge changes no row (the
+// event is still in the log); removing an absent one neither.
+// Cascade: expand() appends one RelationshipRemoved per edge naming a key that the
+// request deletes (DataDeleted), as the key stands after the request's earlier
+// events, so a delete and the removal of its edges commit together.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "omni/log/event_log.h"
+#include "omni/projections/projection.h"
+
+namespace omni::projections {
+
+inline constexpr std::string_view kRelFwdCf = "rel_fwd";
+inline constexpr std::string_view kRelRevCf = "rel_rev";
+
+struct Edge {
+  std::string subject;
+  std::string predicate;
+  std::string object;
+  Seq seq = 0;  // the event that added it
+  friend bool operator==(const Edge&, const Edge&) = default;
+};
+
+// Paging: at most `limit` (0: no limit) results after `start_after` (exclusive).
+struct Page {
+  std::size_t limit = 0;
+  std::optional<std::string> start_after;
+};
+
+class RelationshipIndex final : public DurableProjection {
+ public:
+  // `log` must outlive this object and have been opened with both column families.
+  explicit RelationshipIndex(const log::EventLog& log);
+
+  // Objects of subject's `predicate` edges, in byte order.
+  Result<std::vector<std::string>> objects(std::string_view subject, std::string_view predicate,
+                                           const Page& page = {}) const;
+  // Subjects with a `predicate` edge to object, in byte order.
+  Result<std::vector<std::string>> subjects(std::string_view object, std::string_view predicate,
+                                            const Page& page = {}) const;
+  // Every edge naming key as subject or object, ordered by (subject, predicate,
+  // object), a self-loop once; page.start_after is cursor() of an edge.
+  Result<std::vector<Edge>> edges(std::string_view key, const Page& page = {}) const;
+  static std::string cursor(std::string_view subject, std::string_view predicate,
+                            std::string_view object);
+
+  std::string_view name() const override { return "relationships"; }
+  Status expand(log::AppendRequest& req) override;
+  Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
+  void finish_group(bool committed) override;
+  Status apply(const log::Event& e, rocksdb::WriteBatch* batch) override;
+  void clear(rocksdb::WriteBatch* batch) override;
+  // The newest relationship event of each edge in `newest` fixes whether both of
+  // its rows exist.
+  Status verify(const std::vector<log::Event>& newest) const override;
+
+ private:
+  using EdgeKey = std::tuple<std::string, std::string, std::string>;  // subject, predicate, object
+  // Whether the edge exists: this group's overlay, else committed rows.
+  Result<bool> exists(const EdgeKey& e) const;
+
+  const log::EventLog& log_;
+  rocksdb::ColumnFamilyHandle* fwd_;
+  rocksdb::ColumnFamilyHandle* rev_;
+  // Leader-only: edges added (true) or removed (false) by the group in progress.
+  std::map<EdgeKey, bool> overlay_;
+};
+
+}  // namespace omni::projections
