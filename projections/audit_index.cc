@@ -1,5 +1,6 @@
 #include "omni/projections/audit_index.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "omni/log/rocks_status.h"
@@ -31,10 +32,31 @@ Result<std::vector<Seq>> AuditIndex::seqs(std::string_view key) const {
     if (it->key().size() != prefix.size() + 8) {
       return Status::corruption("audit index row of key '" + std::string(key) + "' is malformed");
     }
-    out.push_back(log::EventLog::decode_seq_key(it->key().ToStringView().substr(prefix.size())));
+    const Seq seq = log::EventLog::decode_seq_key(it->key().ToStringView().substr(prefix.size()));
+    if (seq != 0) out.push_back(seq);  // seq 0: the key's pruning marker
   }
   if (!it->status().ok()) return log::from_rocks(it->status(), "reading the audit index");
   return out;
+}
+
+Result<Seq> AuditIndex::pruned_through(std::string_view key) const {
+  Seq through = 0;
+  std::string v;
+  rocksdb::Status s = log_.db()->Get(rocksdb::ReadOptions(), cf_, row_key(key, 0), &v);
+  if (s.ok() && v.size() == 8) {
+    through = log::EventLog::decode_seq_key(v);
+  } else if (!s.ok() && !s.IsNotFound()) {
+    return log::from_rocks(s, "reading the audit index");
+  } else if (s.ok()) {
+    return Status::corruption("the pruning marker of key '" + std::string(key) + "' is malformed");
+  }
+  s = log_.db()->Get(rocksdb::ReadOptions(), cf_, kRetentionCursor, &v);
+  if (s.ok() && v.size() == 8) {
+    through = std::max(through, log::EventLog::decode_seq_key(v) - 1);  // the cursor is the next seq
+  } else if (!s.ok() && !s.IsNotFound()) {
+    return log::from_rocks(s, "reading the audit retention cursor");
+  }
+  return through;
 }
 
 void AuditIndex::set_max_entries_per_key(std::size_t max) {
@@ -84,6 +106,7 @@ Status AuditIndex::stage_row(std::string_view key, Seq seq, std::size_t max, roc
   if (rows.size() > max) {
     const std::size_t drop = rows.size() - max;
     for (std::size_t k = 0; k < drop; ++k) batch->Delete(cf_, row_key(key, rows[k]));
+    batch->Put(cf_, row_key(key, 0), log::EventLog::seq_key(rows[drop - 1]));
     rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(drop));
   }
   return Status();
@@ -142,7 +165,12 @@ Status AuditIndex::trim_all(std::size_t max) {
   std::string key;            // the key whose rows are being collected
   std::vector<std::string> rows;
   auto trim = [&] {
-    for (std::size_t i = 0; i + max < rows.size(); ++i) batch.Delete(cf_, rows[i]);
+    if (rows.size() > max) {
+      const std::size_t drop = rows.size() - max;
+      for (std::size_t i = 0; i < drop; ++i) batch.Delete(cf_, rows[i]);
+      // The marker (seq 0, before the rows) records how far the key was pruned.
+      batch.Put(cf_, row_key(key, 0), rows[drop - 1].substr(rows[drop - 1].size() - 8));
+    }
     rows.clear();
   };
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -153,6 +181,7 @@ Status AuditIndex::trim_all(std::size_t max) {
       trim();
       key.assign(k);
     }
+    if (log::EventLog::decode_seq_key(row.substr(row.size() - 8)) == 0) continue;  // the marker
     rows.emplace_back(row);
     if (batch.Count() >= 1000) {
       rocksdb::Status s = db->Write(rocksdb::WriteOptions(), &batch);

@@ -37,6 +37,10 @@ class AuditIndex final : public DurableProjection {
 
   // The seqs recorded for `key`, oldest first.
   Result<std::vector<Seq>> seqs(std::string_view key) const;
+  // How far retention pruned key's rows: rows of seqs up to this may be missing
+  // (0: the key's history is complete). The per-key limit leaves a marker row
+  // (key \0 BE64 0 -> the newest seq it dropped); the age pass its cursor.
+  Result<Seq> pruned_through(std::string_view key) const;
 
   // Keep at most `max` newest rows per key (0: no limit). Lowering it makes the
   // next prune_before() trim every key.
