@@ -236,6 +236,16 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   for (const auto& n : options.extra_column_families) {
     if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
   }
+  // RocksDB opens a store only with all of its column families: those of another
+  // generation of the projections (see ProjectionSet::rebuild) too.
+  {
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), log->canonical_path_, &existing).ok()) {
+      for (auto& n : existing) {
+        if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
+      }
+    }
+  }
 
   // Damage inside a WAL is found before the real open, which would drop what
   // follows it for good (see wal_probe.h).
@@ -293,6 +303,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   cfo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (const auto& n : names) descs.emplace_back(n, cfo);
+  log->cf_options_ = cfo;
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(dbo, log->canonical_path_, descs, &log->handles_, &raw);
@@ -430,6 +441,7 @@ Status EventLog::find_gap(Seq head) const {
 EventLog::~EventLog() {
   if (db_) {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    for (auto* h : dropped_) db_->DestroyColumnFamilyHandle(h);
     db_->Close().PermitUncheckedError();
     if (stuck_resume_.joinable()) stuck_resume_.join();
     db_.reset();
@@ -511,6 +523,8 @@ Status EventLog::close(std::chrono::steady_clock::time_point deadline) {
   }
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
+  for (auto* h : dropped_) db_->DestroyColumnFamilyHandle(h);
+  dropped_.clear();
   rocksdb::Status s = db_->Close();
   if (stuck_resume_.joinable()) stuck_resume_.join();
   db_.reset();
@@ -519,10 +533,62 @@ Status EventLog::close(std::chrono::steady_clock::time_point deadline) {
 }
 
 rocksdb::ColumnFamilyHandle* EventLog::column_family(std::string_view name) const {
+  std::lock_guard l(handles_mu_);
   for (std::size_t i = 0; i < handle_names_.size() && i < handles_.size(); ++i) {
     if (handle_names_[i] == name) return handles_[i];
   }
   return nullptr;
+}
+
+std::vector<std::string> EventLog::column_family_names() const {
+  std::lock_guard l(handles_mu_);
+  return handle_names_;
+}
+
+Result<rocksdb::ColumnFamilyHandle*> EventLog::create_column_family(const std::string& name) {
+  if (rocksdb::ColumnFamilyHandle* h = column_family(name)) return h;
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(cf_options_, name, &h);
+  if (!s.ok()) return from_rocks(s, "creating column family '" + name + "'");
+  std::lock_guard l(handles_mu_);
+  handles_.push_back(h);
+  handle_names_.push_back(name);
+  return h;
+}
+
+Status EventLog::drop_column_family(const std::string& name) {
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  {
+    std::lock_guard l(handles_mu_);
+    for (std::size_t i = 0; i < handle_names_.size(); ++i) {
+      if (handle_names_[i] != name) continue;
+      h = handles_[i];
+      // Out of handles_ (close flushes those) but alive until close: a reader may
+      // still hold it, and RocksDB serves reads through a dropped family's handle.
+      handles_.erase(handles_.begin() + static_cast<std::ptrdiff_t>(i));
+      handle_names_.erase(handle_names_.begin() + static_cast<std::ptrdiff_t>(i));
+      dropped_.push_back(h);
+      break;
+    }
+  }
+  if (!h) return Status();
+  rocksdb::Status s = db_->DropColumnFamily(h);
+  if (!s.ok()) return from_rocks(s, "dropping column family '" + name + "'");
+  return Status();
+}
+
+Status EventLog::exclusive(const std::function<Status()>& fn) {
+  Writer w;
+  w.req = nullptr;  // marks it: never part of a group
+  std::unique_lock l(mu_);
+  writers_.push_back(&w);
+  while (&w != writers_.front()) w.cv.wait(l);
+  l.unlock();
+  Status s = fn();
+  l.lock();
+  writers_.pop_front();
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return s;
 }
 
 Hash EventLog::head_hash() const {
@@ -722,6 +788,7 @@ Status EventLog::append(AppendRequest* req) {
   std::size_t bytes = 0;
   for (Writer* x : writers_) {
     if (!group.empty()) {
+      if (!x->req) break;  // exclusive(): runs alone when it reaches the front
       if (x->req->sync && !w.req->sync) break;
       if (bytes + x->bytes > max_group_bytes_) break;
     }

@@ -248,6 +248,18 @@ class EventLog {
   // name was not requested at open).
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* column_family(std::string_view name) const;
+  // Every column family open now (open opens all the store has).
+  std::vector<std::string> column_family_names() const;
+  // A new column family with the log's options (the existing one if it is open).
+  Result<rocksdb::ColumnFamilyHandle*> create_column_family(const std::string& name);
+  // Drops it; its handle stays valid for reads until close (readers may hold it).
+  Status drop_column_family(const std::string& name);
+
+  // Runs fn as if it were a group leader: after every group ahead of it committed
+  // and before any later one starts, so the head and the projections stand still
+  // while it runs (ProjectionSet::rebuild swaps generations this way). fn must
+  // not append.
+  Status exclusive(const std::function<Status()>& fn);
 
   // Big-endian seq: RocksDB's bytewise order is then sequence order.
   static std::string seq_key(Seq seq);
@@ -275,8 +287,11 @@ class EventLog {
   std::chrono::milliseconds resume_interval_{1000};
 
   std::unique_ptr<rocksdb::DB> db_;
+  mutable std::mutex handles_mu_;  // handles_ and handle_names_ change at runtime (rebuild)
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::string> handle_names_;
+  std::vector<rocksdb::ColumnFamilyHandle*> dropped_;  // destroyed at close
+  rocksdb::ColumnFamilyOptions cf_options_;
   rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
   Projector* projector_ = nullptr;
   CommitListener* listener_ = nullptr;
