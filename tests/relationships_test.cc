@@ -402,15 +402,38 @@ TEST(RelationshipsTest, ConcurrentAddsAndDeleteLeaveNoEdgeOlderThanTheDelete) {
   std::vector<Seq> deletes;
   ts.emplace_back([&] {
     while (!go) std::this_thread::yield();
-    for (int i = 0; i < 20; ++i) {
+    for (int i = 0; i < 200; ++i) {
       auto r = s->delete_data("K");
       ASSERT_TRUE(r.ok());
       deletes.push_back(*r);
-      std::this_thread::sleep_for(1ms);
     }
   });
   go = true;
   for (auto& t : ts) t.join();
+  // Every delete: K's trail right after it (its group's removals, consecutive
+  // seqs) leaves no edge of K, whatever was added in the same group before it.
+  auto trail = s->get_audit_trail("K");
+  ASSERT_TRUE(trail.ok());
+  std::set<Triple> model;
+  int checked = 0, cascaded = 0;
+  for (std::size_t i = 0; i < trail->size(); ++i) {
+    const AuditEntry& e = (*trail)[i];
+    if (e.operation == "relationship_added") model.emplace(e.subject, e.predicate, e.object);
+    if (e.operation != "delete") continue;
+    std::size_t j = i + 1;
+    for (; j < trail->size() && (*trail)[j].seq == e.seq + (j - i) &&
+           (*trail)[j].operation == "relationship_removed";
+         ++j) {
+      model.erase({(*trail)[j].subject, (*trail)[j].predicate, (*trail)[j].object});
+      ++cascaded;
+    }
+    EXPECT_TRUE(model.empty()) << model.size() << " edge(s) of K survived the delete at seq " << e.seq;
+    model.clear();
+    ++checked;
+    i = j - 1;
+  }
+  EXPECT_EQ(checked, 200);
+  EXPECT_GT(cascaded, 0) << "no delete found an edge: the test lost its point";
   const Seq last_delete = deletes.back();
   std::set<Triple> expected;
   for (auto& [seq, e] : added) if (seq > last_delete) expected.insert(e);
@@ -419,9 +442,10 @@ TEST(RelationshipsTest, ConcurrentAddsAndDeleteLeaveNoEdgeOlderThanTheDelete) {
   std::set<Triple> live;
   for (const Relationship& r : *got) {
     live.emplace(r.subject, r.predicate, r.object);
-    EXPECT_GT(r.seq, last_delete) << std::get<0>(Triple{r.subject, r.predicate, r.object});
+    EXPECT_GT(r.seq, last_delete);
   }
   EXPECT_EQ(live, expected);
+  EXPECT_EQ(live, model);
   ASSERT_TRUE(s->close().ok());
   std::set<Triple> raw = raw_edges_agree(dir.path());  // reverse agrees with forward
   EXPECT_EQ(raw, expected);
