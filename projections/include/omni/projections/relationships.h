@@ -10,12 +10,19 @@
 // event is still in the log); removing an absent one neither.
 // Cascade: expand() appends one RelationshipRemoved per edge naming a key that the
 // request deletes (DataDeleted), as the key stands after the request's earlier
-// events, so a delete and the removal of its edges commit together.
+// events, so a delete and the removal of its edges commit together. A request
+// with no DataDeleted is not looked at (a plain store_data pays nothing).
+//
+// [Threading] expand/stage/finish_group run on the group leader (see
+// log::Projector); apply and clear run at open (catch-up) or in a rebuild, never
+// concurrently with those or with each other. The queries may run concurrently
+// with everything: each reads one RocksDB snapshot.
 #pragma once
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -66,6 +73,9 @@ class RelationshipIndex final : public DurableProjection {
   Status expand(log::AppendRequest& req) override;
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool committed) override;
+  // An edge's row keeps the seq of the add that created it, as stage() does: apply
+  // remembers what it put into a batch not yet written, and assumes each batch it
+  // was given was written before it is given the next.
   Status apply(const log::Event& e, rocksdb::WriteBatch* batch) override;
   void clear(rocksdb::WriteBatch* batch) override;
   // The newest relationship event of each edge in `newest` fixes whether both of
@@ -76,12 +86,24 @@ class RelationshipIndex final : public DurableProjection {
   using EdgeKey = std::tuple<std::string, std::string, std::string>;  // subject, predicate, object
   // Whether the edge exists: this group's overlay, else committed rows.
   Result<bool> exists(const EdgeKey& e) const;
+  // Whether the edge has committed rows (its forward row).
+  Result<bool> committed(const EdgeKey& e) const;
+  // Committed edges naming key as subject or object (a self-loop once).
+  Status committed_edges(std::string_view key, std::vector<EdgeKey>* out) const;
+  // Puts (seq != 0) or deletes both rows of e.
+  void put_rows(const EdgeKey& e, Seq seq, rocksdb::WriteBatch* batch) const;
+  void delete_rows(const EdgeKey& e, rocksdb::WriteBatch* batch) const;
 
   const log::EventLog& log_;
   rocksdb::ColumnFamilyHandle* fwd_;
   rocksdb::ColumnFamilyHandle* rev_;
   // Leader-only: edges added (true) or removed (false) by the group in progress.
   std::map<EdgeKey, bool> overlay_;
+  // apply(): edges it added (true) or removed (false), for the rows still in an
+  // unwritten batch; dropped when a new batch starts (and by clear() and stage()).
+  std::map<EdgeKey, bool> applied_;
+  const rocksdb::WriteBatch* applied_batch_ = nullptr;
+  std::uint32_t applied_count_ = 0;  // applied_batch_->Count() after the last apply
 };
 
 }  // namespace omni::projections
