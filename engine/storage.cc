@@ -74,6 +74,8 @@ Status StorageImpl::open() {
   audit_ = std::make_unique<AuditTrail>(*log_, projections_->audit(), life_, pool_, health_, logger_,
                                         options_.audit_prune_interval);
   writes_ = std::make_unique<WritePath>(options_, *log_, reads_, notifier_, *audit_, health_, logger_);
+  version_keeper_ = std::make_unique<VersionKeeper>(options_, *versions_, *writes_, life_, pool_, health_, logger_);
+  version_keeper_->start();
   if (!options_.preload_keys.empty()) {
     if (Status s = reads_.preload(options_.preload_keys); !s.ok()) {
       return Status(s.code(), "preloading keys failed: " + s.message());
@@ -148,6 +150,7 @@ Status StorageImpl::close(bool with_deadline) {
                                                            options_.close_timeout)
           : std::chrono::steady_clock::time_point::max();
   life_.start_closing();
+  version_keeper_->stop();  // no cleanup pass starts now; a running one stops soon
   log_->interrupt_waiters();
   if (!life_.wait_idle(deadline)) {
     return Status::timed_out(std::to_string(life_.in_flight()) + " call(s) and " +

@@ -35,6 +35,7 @@
 #include "omni/projections/projection_set.h"
 #include "omni/storage.h"
 #include "read_path.h"
+#include "version_keeper.h"
 #include "write_path.h"
 
 namespace omni::detail {
@@ -71,6 +72,7 @@ class StorageImpl {
   projections::ProjectionSet& projections() { return *projections_; }
   projections::RelationshipIndex& relationships() { return *relationships_; }
   projections::VersionIndex& versions() { return *versions_; }
+  VersionKeeper& version_keeper() { return *version_keeper_; }  // stays after close (config())
   projections::PolicyIndex& policy_index() { return *policy_index_; }
   projections::PolicyCacheView& policy_view() { return *policy_view_; }
   // Options::clock as ns since the UNIX epoch.
@@ -109,6 +111,7 @@ class StorageImpl {
   projections::PolicyIndex* policy_index_ = nullptr;
   std::unique_ptr<AuditTrail> audit_;
   std::unique_ptr<WritePath> writes_;
+  std::unique_ptr<VersionKeeper> version_keeper_;
 
   std::mutex close_mu_;   // one close at a time
   bool closed_ = false;   // guarded by close_mu_

@@ -2,21 +2,36 @@
 // "versions" column family, written in the same WriteBatch as their events:
 //   key \0 'L' label     -> BE64 seq of the VersionStored event holding the document
 //   key \0 'S' BE64 seq  -> label            (the key's versions in seq order)
-// The document is that event's payload, read from the log (stored once).
+// The document is that event's payload, read from the log (stored once). Keys
+// never contain NUL, so a key's rows are exactly those under "key\0".
+//
+// The L row is authoritative: an S row counts only while its label's L row points
+// back at it. Catch-up and rebuild apply events in batches they cannot read back,
+// so a label moved or pruned twice within one batch can leave its older S row
+// behind; readers skip it and the key's next staged write deletes it.
 //
 // Events: VersionStored (key, attrs.label, payload = document) and VersionsPruned
-// (key, attrs.names = the labels removed). Storing an existing label is kConflict
-// unless the request's WriteContext::overwrite is set; then the label moves to the
-// new seq (it becomes the newest version).
-// Limit: expand() appends, after a VersionStored that leaves the key with more than
-// max_versions_per_key versions, one VersionsPruned naming the oldest ones, so a
-// replay of the log yields the same versions.
+// (key, attrs.names = the labels removed, oldest first). Preconditions, checked
+// when staging against committed rows + the group's earlier requests + the
+// request's own earlier events (the log holds only accepted events, so apply()
+// checks nothing):
+//  - storing an existing label is kConflict unless the request's
+//    WriteContext::overwrite_versions is set; then the label moves to the new seq
+//    (it becomes the newest version);
+//  - a VersionsPruned may name only labels the key has that are beyond the limit
+//    (among its oldest size - max_versions_per_key), else kConflict: a cleanup
+//    pass computed from rows a concurrent write has since changed is refused, not
+//    applied to the wrong versions.
+// Limit: expand() appends, after the VersionStored events of a request that leave
+// a key with more than max_versions_per_key versions, one VersionsPruned naming
+// the oldest ones, so a replay of the log yields the same versions.
 #pragma once
 
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,7 +62,7 @@ class VersionIndex final : public DurableProjection {
   // The newest version of key, or nullopt.
   Result<std::optional<VersionRow>> newest(std::string_view key) const;
 
-  // 0: no limit. Applies to later VersionStored events (and prune_all()).
+  // 0: no limit. Applies to requests expanded from now on (and to over_limit()).
   void set_max_versions_per_key(std::size_t max) { max_.store(max); }
   std::size_t max_versions_per_key() const { return max_.load(); }
   // Calls fn(key, labels) for each key holding more than the limit, with its
@@ -64,9 +79,29 @@ class VersionIndex final : public DurableProjection {
   Status verify(const std::vector<log::Event>& newest) const override;
 
  private:
+  // A key's committed rows: its versions (oldest first) and the S rows no L row
+  // points at (see above).
+  struct KeyRows {
+    std::vector<VersionRow> versions;
+    std::vector<Seq> stale;
+  };
+  struct RowOp;
+  Result<KeyRows> committed(std::string_view key) const;
+  // The key's versions as committed plus the group in progress; stale S rows of
+  // a key not yet in the overlay are added to *stale (may be null).
+  Result<std::vector<VersionRow>> current(std::string_view key, std::vector<Seq>* stale) const;
+  // One version event's effect on a key's versions (oldest first), checking its
+  // preconditions; the row changes go to *ops when it is not null.
+  static Status step(std::string_view key, std::vector<VersionRow>& rows, const log::EventDraft& d,
+                     Seq seq, bool overwrite, std::size_t max, std::vector<RowOp>* ops);
+
   const log::EventLog& log_;
   rocksdb::ColumnFamilyHandle* cf_;
   std::atomic<std::size_t> max_{0};
+  // Leader-only: the limit expand() used for the request it expanded last, so
+  // that request's stage() checks its prunes against the same limit even if
+  // set_max_versions_per_key() ran in between.
+  std::size_t request_max_ = 0;
   // Leader-only: each key's versions as the group in progress leaves them.
   std::map<std::string, std::vector<VersionRow>, std::less<>> overlay_;
 };
