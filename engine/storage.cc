@@ -129,6 +129,7 @@ Statistics StorageImpl::statistics() {
     for (const auto& f : wals) wal += f->SizeFileBytes();
   }
   s.disk_bytes = sst + wal;
+  s.policy_cache = PolicyKeeper::statistics(*policy_view_);
   return s;
 }
 

@@ -34,6 +34,7 @@
 #include "omni/projections/policy_cache.h"
 #include "omni/projections/projection_set.h"
 #include "omni/storage.h"
+#include "policy_keeper.h"
 #include "read_path.h"
 #include "version_keeper.h"
 #include "write_path.h"
@@ -75,6 +76,7 @@ class StorageImpl {
   VersionKeeper& version_keeper() { return *version_keeper_; }  // stays after close (config())
   projections::PolicyIndex& policy_index() { return *policy_index_; }
   projections::PolicyCacheView& policy_view() { return *policy_view_; }
+  PolicyKeeper& policy() { return policy_; }
   // Options::clock as ns since the UNIX epoch.
   std::int64_t now_ns() const;
 
@@ -94,6 +96,7 @@ class StorageImpl {
 
  private:
   Options options_;
+  PolicyKeeper policy_{options_.default_ttl};
   std::shared_ptr<spdlog::logger> logger_;
   Lifecycle life_;
   mutable boost::asio::thread_pool pool_;  // mutable: get_executor() is non-const

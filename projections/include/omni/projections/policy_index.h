@@ -11,6 +11,10 @@
 // RelationshipAdded/Removed names its subject and object, a DataDeleted its key;
 // every live decision with such a name is deleted in the same batch. Expiry is not
 // applied to the rows (it depends on the clock, not the log): a reader judges it.
+// A name row holds its decision's seq, so a name row left behind (there should be
+// none) can never drop a newer decision of the same triple.
+// Cost: a store_data reads nothing here; a delete_data or relationship change
+// seeks the name rows of the keys it names.
 #pragma once
 
 #include <rocksdb/db.h>
@@ -61,11 +65,30 @@ class PolicyIndex final : public DurableProjection {
   void clear(rocksdb::WriteBatch* batch) override;
 
  private:
+  // Rows as the projection sees them while staging or applying: `local` (this
+  // request's changes, or catch-up's unwritten batch) over `base` (the group in
+  // progress; may be null) over the committed rows. Row key -> value, nullopt =
+  // deleted. Defined in the .cc.
+  struct Rows;
+  // The changes of one event: invalidation of its names first, then its decision.
+  Status stage_event(Rows& rows, log::EventType type, std::string_view key,
+                     const log::EventAttrs& attrs, Seq seq, std::int64_t timestamp_ns) const;
+  // Deletes every live decision naming `name` (and stale name rows of it).
+  Status invalidate(Rows& rows, std::string_view name) const;
+  // Puts decision d, replacing the triple's older decision and its name rows.
+  Status put_decision(Rows& rows, const Decision& d) const;
+
   const log::EventLog& log_;
   rocksdb::ColumnFamilyHandle* cf_;
-  // Leader-only: decisions the group in progress made or dropped (nullopt), by
-  // their 'd' row key, and the name rows it added or deleted.
-  std::map<std::string, std::optional<Decision>, std::less<>> overlay_;
+  // Leader-only: the rows the group in progress changed (as Rows::local).
+  std::map<std::string, std::optional<std::string>, std::less<>> overlay_;
+  // Catch-up (apply): the rows changed in batches that may not be written yet.
+  // apply() sees only its batch, not whether the batch before was written, so it
+  // marks each batch with the seq of its last policy event (row kAppliedMarker)
+  // and forgets these rows once the marker is on disk (checked only when the map
+  // is big: until then keeping rows that were written is merely redundant).
+  std::map<std::string, std::optional<std::string>, std::less<>> applied_;
+  Seq last_marker_ = 0;
 };
 
 }  // namespace omni::projections
