@@ -2,6 +2,7 @@
 // through WritePath::append like every other write; the queries read the
 // relationship index (projections/relationships.h). The cascade of delete_data
 // is the index's expand(): nothing here.
+#include "as_of.h"
 #include "storage_impl.h"
 #include "validation.h"
 
@@ -77,8 +78,13 @@ Result<std::vector<std::string>> Storage::get_related(std::string_view subject, 
   if (!ro.as_of) return get_related(subject, predicate, lo);
   detail::OpScope op(*impl_, detail::Op::kGetRelated, subject);
   if (!op.admitted()) return detail::closed_status();
-  return op.finish(Result<std::vector<std::string>>(
-      Status::internal("as-of relationship reads are not implemented yet")));
+  auto run = [&]() -> Result<std::vector<std::string>> {
+    OMNI_RETURN_IF_ERROR(detail::validate_key(subject));
+    OMNI_RETURN_IF_ERROR(detail::validate_predicate(predicate));
+    detail::AsOf as_of(impl_->log(), impl_->projections().audit());
+    return as_of.related(subject, predicate, *ro.as_of, lo);
+  };
+  return op.finish(run());
 }
 
 Result<std::vector<std::string>> Storage::get_related_reverse(std::string_view object,

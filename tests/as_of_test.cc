@@ -94,5 +94,40 @@ TEST(AsOfTest, ARetentionPassLeavesOnlyExactOrNotFoundAnswers) {
   EXPECT_EQ(**s->load_data("k"), (Json{{"v", "old"}}));
 }
 
+TEST(AsOfTest, GetRelatedReturnsTheEdgesAsOfEachSeq) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  const Seq a = *s->store_relationship("u", "member_of", "g1");
+  const Seq b = *s->store_relationship("u", "member_of", "g2");
+  ASSERT_TRUE(s->store_relationship("u", "owns", "x").ok());
+  ASSERT_TRUE(s->store_relationship("v", "member_of", "g3").ok());
+  const Seq c = *s->remove_relationship("u", "member_of", "g1");
+  ASSERT_TRUE(s->store_relationship("u", "member_of", "g1").ok());
+  // A store of the subject is not an edge event; a delete cascades.
+  ASSERT_TRUE(s->store_data("u", Json{{"n", 1}}).ok());
+  const Seq d = *s->delete_data("u");
+  const Seq head = *s->store_relationship("w", "member_of", "u");  // u as an object only
+
+  using V = std::vector<std::string>;
+  auto rel = [&](Seq seq, ListOptions lo = {}) {
+    Result<V> r = s->get_related("u", "member_of", ReadOptions{.as_of = seq}, lo);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : V{"<error>"};
+  };
+  EXPECT_EQ(rel(a - 1), V{});
+  EXPECT_EQ(rel(a), V{"g1"});
+  EXPECT_EQ(rel(b), (V{"g1", "g2"}));
+  EXPECT_EQ(rel(c), V{"g2"});
+  EXPECT_EQ(rel(d - 1), (V{"g1", "g2"}));
+  EXPECT_EQ(rel(d + 2), V{});  // the cascade's removals follow the delete
+  EXPECT_EQ(rel(head), V{});
+  EXPECT_EQ(rel(b, {.limit = 1, .start_after = std::string("g1")}), V{"g2"});
+  EXPECT_EQ(s->get_related("u", "member_of", ReadOptions{.as_of = head + 1}).status().code(),
+            StatusCode::kInvalidArgument);
+  // The current edges agree with the newest as-of answer.
+  EXPECT_EQ(*s->get_related("w", "member_of", ReadOptions{.as_of = head}), V{"u"});
+  EXPECT_EQ(*s->get_related("w", "member_of"), V{"u"});
+}
+
 }  // namespace
 }  // namespace omni
