@@ -28,11 +28,11 @@ std::string operation_name(log::EventType type) {
 }
 }  // namespace
 
-AuditTrail::AuditTrail(const log::EventLog& log, projections::AuditIndex& index, Lifecycle& life,
+AuditTrail::AuditTrail(const log::EventLog& log, std::function<projections::AuditIndex&()> index, Lifecycle& life,
                        boost::asio::thread_pool& pool, HealthRecord& health,
                        std::shared_ptr<spdlog::logger> logger, std::chrono::seconds prune_interval)
     : log_(log),
-      index_(index),
+      index_(std::move(index)),
       life_(life),
       pool_(pool),
       health_(health),
@@ -55,7 +55,7 @@ Status AuditTrail::configure(const AuditConfig& config) {
   if (config.include_data_snapshots) config_.include_data_snapshots = config.include_data_snapshots;
   if (config.max_entries_per_key) {
     config_.max_entries_per_key = config.max_entries_per_key;
-    index_.set_max_entries_per_key(*config.max_entries_per_key);
+    index_().set_max_entries_per_key(*config.max_entries_per_key);
     if (*config.max_entries_per_key > 0) {
       next_pass_.store(std::numeric_limits<std::int64_t>::min());  // trim soon
     }
@@ -70,7 +70,7 @@ AuditConfig AuditTrail::config() const {
 
 Result<std::vector<AuditEntry>> AuditTrail::trail(std::string_view key) const {
   const AuditConfig cfg = config();
-  auto seqs = index_.seqs(key);
+  auto seqs = index_().seqs(key);
   if (!seqs.ok()) return health_.note(seqs.status());
 
   const std::int64_t cutoff = retention_cutoff(cfg);
@@ -112,7 +112,7 @@ Result<std::vector<AuditEntry>> AuditTrail::trail(std::string_view key) const {
 
 Status AuditTrail::apply_retention() {
   const std::int64_t cutoff = retention_cutoff(config());
-  Status s = index_.prune_before(cutoff);
+  Status s = index_().prune_before(cutoff);
   if (!s.ok()) logger_->error("audit retention pass failed: {}", s.to_string());
   return health_.note(s);
 }

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -30,7 +31,7 @@ namespace omni::detail {
 class AuditTrail {
  public:
   // Everything borrowed must outlive this object.
-  AuditTrail(const log::EventLog& log, projections::AuditIndex& index, Lifecycle& life,
+  AuditTrail(const log::EventLog& log, std::function<projections::AuditIndex&()> index, Lifecycle& life,
              boost::asio::thread_pool& pool, HealthRecord& health,
              std::shared_ptr<spdlog::logger> logger, std::chrono::seconds prune_interval);
 
@@ -50,7 +51,7 @@ class AuditTrail {
 
  private:
   const log::EventLog& log_;
-  projections::AuditIndex& index_;
+  std::function<projections::AuditIndex&()> index_;  // the live instance (rebuild swaps it)
   Lifecycle& life_;
   boost::asio::thread_pool& pool_;
   HealthRecord& health_;

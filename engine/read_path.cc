@@ -7,7 +7,7 @@
 namespace omni::detail {
 
 Result<std::optional<Json>> ReadPath::read_state(std::string_view key, Seq snapshot, Seq* version) {
-  Result<std::optional<projections::StateEntry>> st = state_->get(key);
+  Result<std::optional<projections::StateEntry>> st = set_->state().get(key);
   if (!st.ok()) return health_.note(st.status());
   if (!st->has_value()) {
     view_.fill(key, {snapshot, nullptr}, snapshot);
@@ -53,7 +53,7 @@ Result<std::optional<Json>> ReadPath::load_copy(std::string_view key) {
 
 Result<Seq> ReadPath::version(std::string_view key) {
   OMNI_RETURN_IF_ERROR(validate_key(key));
-  auto st = state_->get(key);
+  auto st = set_->state().get(key);
   if (!st.ok()) return health_.note(st.status());
   return st->has_value() ? (*st)->version : Seq{0};
 }
@@ -64,7 +64,7 @@ Status ReadPath::preload(const std::vector<std::string>& patterns) {
     // Scan only the literal prefix before the first glob metacharacter.
     const std::string prefix = pattern.substr(0, pattern.find_first_of("*?[\\"));
     Status failed;
-    Status s = state_->for_each(prefix, [&](std::string_view key, const projections::StateEntry& e) {
+    Status s = set_->state().for_each(prefix, [&](std::string_view key, const projections::StateEntry& e) {
       if (view_.size() >= view_.capacity()) return false;
       const std::string k(key);
       if (fnmatch(pattern.c_str(), k.c_str(), 0) != 0) return true;

@@ -12,6 +12,7 @@
 #include "health_record.h"
 #include "omni/log/event_log.h"
 #include "omni/projections/lru_view.h"
+#include "omni/projections/projection_set.h"
 #include "omni/projections/state.h"
 #include "omni/types.h"
 
@@ -25,9 +26,9 @@ class ReadPath {
 
   // At open, before the first read: where to read from. Both must outlive every
   // read (the store's calls are admitted only while they are open).
-  void attach(const log::EventLog& log, const projections::StateProjection& state) {
+  void attach(const log::EventLog& log, const projections::ProjectionSet& set) {
     log_ = &log;
-    state_ = &state;
+    set_ = &set;
   }
 
   projections::LruView& view() { return view_; }
@@ -56,7 +57,7 @@ class ReadPath {
   projections::LruView view_;
   HealthRecord& health_;
   const log::EventLog* log_ = nullptr;
-  const projections::StateProjection* state_ = nullptr;
+  const projections::ProjectionSet* set_ = nullptr;  // its state() is the live one
 };
 
 }  // namespace omni::detail

@@ -49,18 +49,21 @@ Status StorageImpl::open() {
   }
   projections_ = std::make_unique<projections::ProjectionSet>(*log_);
   // Stage order (see ProjectionSet::add): versions can refuse a request (a label
-  // conflict), so they come first.
-  auto versions = std::make_unique<projections::VersionIndex>(*log_);
-  versions_ = versions.get();
-  versions_->set_max_versions_per_key(options_.max_versions_per_key);
-  projections_->add(std::move(versions));
-  auto relationships = std::make_unique<projections::RelationshipIndex>(*log_);
-  relationships_ = relationships.get();
-  projections_->add(std::move(relationships));
-  auto policy = std::make_unique<projections::PolicyIndex>(*log_);
-  policy_index_ = policy.get();
-  projections_->add(std::move(policy));
-  policy_view_ = std::make_unique<projections::PolicyCacheView>(*policy_index_, options_.policy_cache_size,
+  // conflict), so they come first. Factories, so rebuild_projections() can make
+  // each again over fresh column families.
+  versions_slot_ = projections_->add([this](const log::EventLog& l, std::string_view suffix) {
+    auto v = std::make_unique<projections::VersionIndex>(l, suffix);
+    v->set_max_versions_per_key(options_.max_versions_per_key);
+    return v;
+  });
+  relationships_slot_ = projections_->add([](const log::EventLog& l, std::string_view suffix) {
+    return std::make_unique<projections::RelationshipIndex>(l, suffix);
+  });
+  policy_slot_ = projections_->add([](const log::EventLog& l, std::string_view suffix) {
+    return std::make_unique<projections::PolicyIndex>(l, suffix);
+  });
+  // The view reads the index only at open (load()).
+  policy_view_ = std::make_unique<projections::PolicyCacheView>(policy_index(), options_.policy_cache_size,
                                                                 [this] { return now_ns(); });
   projections_->add_view(reads_.view());
   projections_->add_view(*policy_view_);
@@ -70,11 +73,11 @@ Status StorageImpl::open() {
   // Repaired or not, the disk lost or damaged what the log vouched for: degraded
   // until reopened.
   for (const std::string& f : projections_->findings()) health_.note(Status::corruption(f)).ok();
-  reads_.attach(*log_, projections_->state());
-  audit_ = std::make_unique<AuditTrail>(*log_, projections_->audit(), life_, pool_, health_, logger_,
+  reads_.attach(*log_, *projections_);
+  audit_ = std::make_unique<AuditTrail>(*log_, [this]() -> projections::AuditIndex& { return projections_->audit(); }, life_, pool_, health_, logger_,
                                         options_.audit_prune_interval);
   writes_ = std::make_unique<WritePath>(options_, *log_, reads_, notifier_, *audit_, health_, logger_);
-  version_keeper_ = std::make_unique<VersionKeeper>(options_, *versions_, *writes_, life_, pool_, health_, logger_);
+  version_keeper_ = std::make_unique<VersionKeeper>(options_, [this]() -> projections::VersionIndex& { return versions(); }, *writes_, life_, pool_, health_, logger_);
   version_keeper_->start();
   if (!options_.preload_keys.empty()) {
     if (Status s = reads_.preload(options_.preload_keys); !s.ok()) {
@@ -119,7 +122,7 @@ Statistics StorageImpl::statistics() {
   rocksdb::DB* db = log_->db();
   s.head_seq = log_->head_seq();
   s.event_count = s.head_seq;  // seqs are dense from 1 and the log is never truncated yet
-  db->GetIntProperty(log_->column_family(projections::kStateCf), "rocksdb.estimate-num-keys",
+  db->GetIntProperty(projections_->state().column_family(), "rocksdb.estimate-num-keys",
                      &s.approximate_keys);
   std::uint64_t sst = 0;
   db->GetAggregatedIntProperty("rocksdb.total-sst-files-size", &sst);
@@ -175,9 +178,6 @@ Status StorageImpl::close(bool with_deadline) {
   pool_.stop();
   pool_.join();
   writes_.reset();
-  relationships_ = nullptr;
-  versions_ = nullptr;
-  policy_index_ = nullptr;
   projections_.reset();  // audit_ stays: audit().config() answers after close
   // policy_view_ stays: policy_cache().statistics() answers after close
   log_.reset();

@@ -71,10 +71,13 @@ class StorageImpl {
   log::EventLog& log() { return *log_; }
   boost::asio::thread_pool& pool() const { return pool_; }
   projections::ProjectionSet& projections() { return *projections_; }
-  projections::RelationshipIndex& relationships() { return *relationships_; }
-  projections::VersionIndex& versions() { return *versions_; }
+  // The live instances (a rebuild swaps them): fetch per call, never keep.
+  projections::RelationshipIndex& relationships() {
+    return projections_->get<projections::RelationshipIndex>(relationships_slot_);
+  }
+  projections::VersionIndex& versions() { return projections_->get<projections::VersionIndex>(versions_slot_); }
   VersionKeeper& version_keeper() { return *version_keeper_; }  // stays after close (config())
-  projections::PolicyIndex& policy_index() { return *policy_index_; }
+  projections::PolicyIndex& policy_index() { return projections_->get<projections::PolicyIndex>(policy_slot_); }
   projections::PolicyCacheView& policy_view() { return *policy_view_; }
   PolicyKeeper& policy() { return policy_; }
   // Options::clock as ns since the UNIX epoch.
@@ -108,10 +111,8 @@ class StorageImpl {
   std::unique_ptr<log::EventLog> log_;
   std::unique_ptr<projections::PolicyCacheView> policy_view_;  // registered with projections_
   std::unique_ptr<projections::ProjectionSet> projections_;
-  // Owned by projections_.
-  projections::RelationshipIndex* relationships_ = nullptr;
-  projections::VersionIndex* versions_ = nullptr;
-  projections::PolicyIndex* policy_index_ = nullptr;
+  // Slots of the projections added to projections_.
+  std::size_t versions_slot_ = 0, relationships_slot_ = 0, policy_slot_ = 0;
   std::unique_ptr<AuditTrail> audit_;
   std::unique_ptr<WritePath> writes_;
   std::unique_ptr<VersionKeeper> version_keeper_;

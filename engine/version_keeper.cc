@@ -5,17 +5,17 @@
 
 namespace omni::detail {
 
-VersionKeeper::VersionKeeper(const Options& options, projections::VersionIndex& index, WritePath& writes,
+VersionKeeper::VersionKeeper(const Options& options, std::function<projections::VersionIndex&()> index, WritePath& writes,
                              Lifecycle& life, boost::asio::thread_pool& pool, HealthRecord& health,
                              std::shared_ptr<spdlog::logger> logger)
-    : index_(index),
+    : index_(std::move(index)),
       writes_(writes),
       life_(life),
       health_(health),
       logger_(std::move(logger)),
       config_{options.max_versions_per_key, options.version_cleanup_interval},
       timer_(pool.get_executor()) {
-  index_.set_max_versions_per_key(options.max_versions_per_key);
+  index_().set_max_versions_per_key(options.max_versions_per_key);
 }
 
 VersionKeeper::~VersionKeeper() { stop(); }
@@ -28,7 +28,7 @@ Status VersionKeeper::configure(const VersioningConfig& config) {
   std::lock_guard l(mu_);
   if (config.max_versions_per_key) {
     config_.max_versions_per_key = config.max_versions_per_key;
-    index_.set_max_versions_per_key(*config.max_versions_per_key);
+    index_().set_max_versions_per_key(*config.max_versions_per_key);
   }
   if (config.cleanup_interval) {
     config_.cleanup_interval = config.cleanup_interval;
@@ -50,7 +50,7 @@ Status VersionKeeper::cleanup() {
   constexpr std::size_t kRound = 1024;
   for (;;) {
     std::vector<std::pair<std::string, std::vector<std::string>>> over;
-    OMNI_RETURN_IF_ERROR(index_.over_limit([&](std::string_view key, std::vector<std::string> labels) {
+    OMNI_RETURN_IF_ERROR(index_().over_limit([&](std::string_view key, std::vector<std::string> labels) {
       over.emplace_back(std::string(key), std::move(labels));
       return over.size() < kRound;
     }));

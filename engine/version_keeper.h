@@ -21,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -36,7 +37,7 @@ class VersionKeeper {
  public:
   // Sets the index's limit from `options`. Everything borrowed must outlive this
   // object; `index` and `writes` are only used until stop().
-  VersionKeeper(const Options& options, projections::VersionIndex& index, WritePath& writes,
+  VersionKeeper(const Options& options, std::function<projections::VersionIndex&()> index, WritePath& writes,
                 Lifecycle& life, boost::asio::thread_pool& pool, HealthRecord& health,
                 std::shared_ptr<spdlog::logger> logger);
   VersionKeeper(const VersionKeeper&) = delete;  // its timer's handler points at it
@@ -61,7 +62,7 @@ class VersionKeeper {
   void arm_locked();  // mu_ held
   void on_timer(std::uint64_t generation);
 
-  projections::VersionIndex& index_;
+  std::function<projections::VersionIndex&()> index_;  // the live instance (rebuild swaps it)
   WritePath& writes_;
   Lifecycle& life_;
   HealthRecord& health_;

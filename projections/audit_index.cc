@@ -13,8 +13,15 @@ const std::string kRetentionCursor = std::string(1, '\0') + "retention_cursor";
 
 }  // namespace
 
-AuditIndex::AuditIndex(const log::EventLog& log)
-    : log_(log), cf_(log.column_family(kKeyIndexCf)) {}
+AuditIndex::AuditIndex(const log::EventLog& log, std::string_view suffix)
+    : log_(log), cf_(log.column_family(std::string(kKeyIndexCf) + std::string(suffix))) {}
+
+void AuditIndex::inherit(const DurableProjection& previous) {
+  if (const auto* p = dynamic_cast<const AuditIndex*>(&previous)) {
+    max_per_key_.store(p->max_per_key_.load());
+    trim_pending_.store(p->trim_pending_.load());
+  }
+}
 
 std::string AuditIndex::row_key(std::string_view key, Seq seq) {
   std::string k(key);

@@ -179,7 +179,8 @@ struct PolicyIndex::Rows {
   }
 };
 
-PolicyIndex::PolicyIndex(const log::EventLog& log) : log_(log), cf_(log.column_family(kPolicyCf)) {}
+PolicyIndex::PolicyIndex(const log::EventLog& log, std::string_view suffix)
+    : log_(log), cf_(log.column_family(std::string(kPolicyCf) + std::string(suffix))) {}
 
 Status PolicyIndex::invalidate(Rows& rows, std::string_view name) const {
   const std::string prefix = name_prefix(name);

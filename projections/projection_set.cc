@@ -12,14 +12,65 @@ std::vector<std::string> column_families() {
   return out;
 }
 
-ProjectionSet::ProjectionSet(const log::EventLog& log)
-    : log_(log), state_(log), audit_(log), all_{&state_, &audit_}, meta_(log.column_family(log::kMetaCf)) {}
+namespace {
+Result<std::optional<Seq>> read_seq(const log::EventLog& log, rocksdb::ColumnFamilyHandle* cf,
+                                    const std::string& key) {
+  std::string v;
+  rocksdb::Status s = log.db()->Get(rocksdb::ReadOptions(), cf, key, &v);
+  if (s.IsNotFound()) return std::optional<Seq>();
+  if (!s.ok()) return log::from_rocks(s, "reading '" + key + "'");
+  if (v.size() != 8) return Status::corruption("'" + key + "' is malformed");
+  return std::optional<Seq>(log::EventLog::decode_seq_key(v));
+}
 
-void ProjectionSet::add(std::unique_ptr<DurableProjection> p) {
+std::string suffix_of(Seq generation) { return generation == 0 ? "" : "@" + std::to_string(generation); }
+}  // namespace
+
+ProjectionSet::ProjectionSet(log::EventLog& log) : log_(log), meta_(log.column_family(log::kMetaCf)) {
+  // An unreadable generation row is found again (and reported) by catch_up().
+  Result<std::optional<Seq>> g = read_seq(log_, meta_, generation_key());
+  const Seq number = g.ok() ? g->value_or(0) : 0;
+  if (number != 0) {
+    // The live generation's families exist (the swap created them before it
+    // recorded the row); make sure, so a handle is never null.
+    for (const std::string& base : column_families()) (void)log_.create_column_family(base + suffix_of(number));
+  }
+  generations_.push_back(make_generation(number));
+  live_.store(generations_.back().get(), std::memory_order_release);
+}
+
+std::unique_ptr<ProjectionSet::Generation> ProjectionSet::make_generation(Seq number) {
+  auto g = std::make_unique<Generation>();
+  g->number = number;
+  g->suffix = suffix_of(number);
+  g->state = std::make_unique<StateProjection>(log_, g->suffix);
+  g->audit = std::make_unique<AuditIndex>(log_, g->suffix);
+  g->all.push_back(g->state.get());
+  for (const Factory& f : factories_) {
+    if (!f) return nullptr;  // an instance added directly cannot be made again
+    g->added.push_back(f(log_, g->suffix));
+    g->all.push_back(g->added.back().get());
+  }
+  g->all.push_back(g->audit.get());
+  return g;
+}
+
+std::size_t ProjectionSet::add(Factory make) {
+  Generation* g = live();
+  g->added.push_back(make(log_, g->suffix));
   // Before the audit index: a projection that refuses a request must do so before
   // one that cannot refuse has put it in its overlay.
-  all_.insert(all_.end() - 1, p.get());
-  added_.push_back(std::move(p));
+  g->all.insert(g->all.end() - 1, g->added.back().get());
+  factories_.push_back(std::move(make));
+  return factories_.size() - 1;
+}
+
+std::size_t ProjectionSet::add(std::unique_ptr<DurableProjection> p) {
+  Generation* g = live();
+  g->all.insert(g->all.end() - 1, p.get());
+  g->added.push_back(std::move(p));
+  factories_.push_back(nullptr);
+  return factories_.size() - 1;
 }
 
 void ProjectionSet::add_view(View& v) { views_.push_back(&v); }
@@ -31,12 +82,12 @@ std::string ProjectionSet::checkpoint_key(std::string_view projection) {
 }
 
 Status ProjectionSet::expand(log::AppendRequest& req) {
-  for (DurableProjection* p : all_) OMNI_RETURN_IF_ERROR(p->expand(req));
+  for (DurableProjection* p : live()->all) OMNI_RETURN_IF_ERROR(p->expand(req));
   return Status();
 }
 
 Status ProjectionSet::stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) {
-  for (DurableProjection* p : all_) OMNI_RETURN_IF_ERROR(p->stage(req, first_seq, batch));
+  for (DurableProjection* p : live()->all) OMNI_RETURN_IF_ERROR(p->stage(req, first_seq, batch));
   for (View* v : views_) v->staging(req, first_seq);
   return Status();
 }
@@ -60,24 +111,15 @@ Status ProjectionSet::save_checkpoint() {
 }
 
 void ProjectionSet::finish_group(bool committed) {
-  for (DurableProjection* p : all_) p->finish_group(committed);
+  for (DurableProjection* p : live()->all) p->finish_group(committed);
   for (View* v : views_) v->finish_group(committed);
 }
 
-namespace {
-Result<std::optional<Seq>> read_seq(const log::EventLog& log, rocksdb::ColumnFamilyHandle* cf,
-                                    const std::string& key) {
-  std::string v;
-  rocksdb::Status s = log.db()->Get(rocksdb::ReadOptions(), cf, key, &v);
-  if (s.IsNotFound()) return std::optional<Seq>();
-  if (!s.ok()) return log::from_rocks(s, "reading '" + key + "'");
-  if (v.size() != 8) return Status::corruption("'" + key + "' is malformed");
-  return std::optional<Seq>(log::EventLog::decode_seq_key(v));
-}
-}  // namespace
 
-Status ProjectionSet::replay(const std::vector<DurableProjection*>& targets, Seq from, Seq to) {
-  for (Seq next = from; next <= to;) {
+Result<Seq> ProjectionSet::replay(const std::vector<DurableProjection*>& targets, Seq from, Seq to,
+                                  bool checkpoints, const Progress& progress) {
+  Seq next = from;
+  while (next <= to) {
     OMNI_ASSIGN_OR_RETURN(log::EventBatch b, log_.read_from(next, {.max_events = 4096}));
     if (b.events.empty()) break;
     rocksdb::WriteBatch batch;
@@ -87,14 +129,18 @@ Status ProjectionSet::replay(const std::vector<DurableProjection*>& targets, Seq
       next = e.seq + 1;
     }
     // Each target's own row records how far it got, so an interrupted catch-up
-    // resumes instead of starting over.
-    for (DurableProjection* p : targets) {
-      batch.Put(meta_, checkpoint_key(p->name()), log::EventLog::seq_key(next - 1));
+    // resumes instead of starting over. (A rebuild's targets are not live: their
+    // rows are written at the swap.)
+    if (checkpoints) {
+      for (DurableProjection* p : targets) {
+        batch.Put(meta_, checkpoint_key(p->name()), log::EventLog::seq_key(next - 1));
+      }
     }
     rocksdb::Status s = log_.db()->Write(rocksdb::WriteOptions(), &batch);
-    if (!s.ok()) return log::from_rocks(s, "catching projections up with the log");
+    if (!s.ok()) return log::from_rocks(s, "replaying the log into the projections");
+    if (progress) progress(next - 1, to, false);
   }
-  return Status();
+  return next - 1;
 }
 
 Status ProjectionSet::verify_or_rebuild() {
@@ -114,7 +160,7 @@ Status ProjectionSet::verify_or_rebuild() {
     next = b->next;
     for (log::Event& e : b->events) newest.push_back(std::move(e));
   }
-  for (DurableProjection* p : all_) {
+  for (DurableProjection* p : live()->all) {
     Status v = p->verify(newest);
     if (v.ok()) continue;
     if (v.code() != StatusCode::kCorruption) return v;
@@ -122,7 +168,7 @@ Status ProjectionSet::verify_or_rebuild() {
     p->clear(&clear);
     rocksdb::Status s = log_.db()->Write(rocksdb::WriteOptions(), &clear);
     if (!s.ok()) return log::from_rocks(s, "clearing projection '" + std::string(p->name()) + "'");
-    OMNI_RETURN_IF_ERROR(replay({p}, 1, head));
+    OMNI_RETURN_IF_ERROR(replay({p}, 1, head).status());
     if (Status again = p->verify(newest); !again.ok()) {
       return Status::corruption("projection '" + std::string(p->name()) +
                                 "' still disagrees with the log after a rebuild: " + again.message());
@@ -146,7 +192,7 @@ Status ProjectionSet::catch_up() {
   // The shared checkpoint stands for every projection that joined; a projection
   // without a row of its own is new (or the store predates checkpoints) and starts
   // from its own row, or from the beginning.
-  for (DurableProjection* p : all_) {
+  for (DurableProjection* p : live()->all) {
     OMNI_ASSIGN_OR_RETURN(const std::optional<Seq> own, read_seq(log_, meta_, checkpoint_key(p->name())));
     Seq at = 0;
     if (own) at = std::max(*own, shared.value_or(0));
@@ -155,7 +201,7 @@ Status ProjectionSet::catch_up() {
       return Status::corruption("projection '" + std::string(p->name()) + "' is at seq " +
                                 std::to_string(at) + " but the log ends at seq " + std::to_string(head));
     }
-    if (at < head) OMNI_RETURN_IF_ERROR(replay({p}, at + 1, head));
+    if (at < head) OMNI_RETURN_IF_ERROR(replay({p}, at + 1, head).status());
     if (!own) {  // joins now (replay() wrote the row if it replayed anything)
       rocksdb::Status s = log_.db()->Put(rocksdb::WriteOptions(), meta_, checkpoint_key(p->name()),
                                          log::EventLog::seq_key(head));
@@ -163,10 +209,83 @@ Status ProjectionSet::catch_up() {
     }
   }
   OMNI_RETURN_IF_ERROR(verify_or_rebuild());
+  OMNI_RETURN_IF_ERROR(drop_other_generations());
   checkpointed_ = head;
   OMNI_RETURN_IF_ERROR(save_checkpoint());
   for (View* v : views_) OMNI_RETURN_IF_ERROR(v->load(log_));
   return Status();
+}
+
+Status ProjectionSet::drop_other_generations(bool first_too) {
+  const std::string live_suffix = live()->suffix;
+  for (const std::string& name : log_.column_family_names()) {
+    for (const std::string& base : column_families()) {
+      // The first generation's families are opened (empty) by every open, so they
+      // are dropped only right after a swap away from them.
+      if (first_too && name == base && !live_suffix.empty()) OMNI_RETURN_IF_ERROR(log_.drop_column_family(name));
+      if (name.size() <= base.size() || name.compare(0, base.size(), base) != 0 || name[base.size()] != '@') {
+        continue;
+      }
+      if (name.substr(base.size()) != live_suffix) OMNI_RETURN_IF_ERROR(log_.drop_column_family(name));
+    }
+  }
+  return Status();
+}
+
+Status ProjectionSet::rebuild(const Progress& progress) {
+  std::unique_lock lock(rebuild_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return Status::conflict("a rebuild of the projections is already running");
+  Generation* old = live();
+  const Seq number = old->number + 1;
+  const std::string suffix = suffix_of(number);
+  // Fresh families: one an interrupted rebuild left behind is emptied first.
+  for (const std::string& base : column_families()) {
+    OMNI_RETURN_IF_ERROR(log_.drop_column_family(base + suffix));
+    OMNI_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * h, log_.create_column_family(base + suffix));
+    (void)h;
+  }
+  std::unique_ptr<Generation> next = make_generation(number);
+  if (!next) {
+    return Status::invalid_argument("a projection was added as an instance, not a factory: it cannot be rebuilt");
+  }
+  // The bulk of the log, while writers go on against the live generation.
+  Seq applied = 0;
+  Seq target = log_.head_seq();
+  OMNI_ASSIGN_OR_RETURN(applied, replay(next->all, 1, target, /*checkpoints=*/false, progress));
+  // Catch up until little is left, so the exclusive step below is short.
+  while (log_.head_seq() > applied + kCheckpointEvery) {
+    target = log_.head_seq();
+    OMNI_ASSIGN_OR_RETURN(applied, replay(next->all, applied + 1, target, false, progress));
+  }
+  Generation* fresh = next.get();
+  Status swapped = log_.exclusive([&]() -> Status {
+    // No group is in flight: the head and the live generation stand still.
+    const Seq head = log_.head_seq();
+    if (applied < head) {
+      OMNI_ASSIGN_OR_RETURN(applied, replay(fresh->all, applied + 1, head, false));
+    }
+    rocksdb::WriteBatch batch;
+    batch.Put(meta_, generation_key(), log::EventLog::seq_key(number));
+    batch.Put(meta_, checkpoint_key(), log::EventLog::seq_key(head));
+    for (DurableProjection* p : fresh->all) batch.Put(meta_, checkpoint_key(p->name()), log::EventLog::seq_key(head));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;  // the swap is durable before the old families go
+    rocksdb::Status s = log_.db()->Write(wo, &batch);
+    if (!s.ok()) return log::from_rocks(s, "recording the rebuilt generation");
+    for (std::size_t i = 0; i < fresh->all.size(); ++i) fresh->all[i]->inherit(*old->all[i]);
+    checkpointed_ = head;
+    generations_.push_back(std::move(next));
+    live_.store(fresh, std::memory_order_release);
+    return Status();
+  });
+  if (!swapped.ok()) {
+    for (const std::string& base : column_families()) (void)log_.drop_column_family(base + suffix);
+    return swapped;
+  }
+  if (progress) progress(applied, applied, true);
+  // The old generation's rows go only now; readers holding its handles still read
+  // them until close.
+  return drop_other_generations(/*first_too=*/true);
 }
 
 }  // namespace omni::projections

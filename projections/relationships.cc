@@ -54,8 +54,10 @@ Result<Seq> row_seq(std::string_view row, std::string_view value) {
 
 }  // namespace
 
-RelationshipIndex::RelationshipIndex(const log::EventLog& log)
-    : log_(log), fwd_(log.column_family(kRelFwdCf)), rev_(log.column_family(kRelRevCf)) {}
+RelationshipIndex::RelationshipIndex(const log::EventLog& log, std::string_view suffix)
+    : log_(log),
+      fwd_(log.column_family(std::string(kRelFwdCf) + std::string(suffix))),
+      rev_(log.column_family(std::string(kRelRevCf) + std::string(suffix))) {}
 
 std::string RelationshipIndex::cursor(std::string_view s, std::string_view p, std::string_view o) {
   return join(s, p, o);

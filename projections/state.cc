@@ -37,8 +37,8 @@ Result<StateEntry> StateProjection::entry(std::string_view key, std::string_view
   return StateEntry{*version, std::move(ev->payload)};
 }
 
-StateProjection::StateProjection(const log::EventLog& log)
-    : log_(log), cf_(log.column_family(kStateCf)) {}
+StateProjection::StateProjection(const log::EventLog& log, std::string_view suffix)
+    : log_(log), cf_(log.column_family(std::string(kStateCf) + std::string(suffix))) {}
 
 Result<std::optional<StateEntry>> StateProjection::get(std::string_view key) const {
   rocksdb::PinnableSlice v;

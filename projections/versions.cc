@@ -110,7 +110,12 @@ struct VersionIndex::RowOp {
   std::string value;
 };
 
-VersionIndex::VersionIndex(const log::EventLog& log) : log_(log), cf_(log.column_family(kVersionsCf)) {}
+VersionIndex::VersionIndex(const log::EventLog& log, std::string_view suffix)
+    : log_(log), cf_(log.column_family(std::string(kVersionsCf) + std::string(suffix))) {}
+
+void VersionIndex::inherit(const DurableProjection& previous) {
+  if (const auto* p = dynamic_cast<const VersionIndex*>(&previous)) max_.store(p->max_.load());
+}
 
 Result<VersionIndex::KeyRows> VersionIndex::committed(std::string_view key) const {
   const std::string prefix = prefix_of(key);
@@ -300,26 +305,37 @@ Status VersionIndex::stage(log::AppendRequest& req, Seq first_seq, rocksdb::Writ
 
 void VersionIndex::finish_group(bool) { overlay_.clear(); }
 
+Result<std::optional<Seq>> VersionIndex::applied_label(const log::Event& e, const std::string& label) {
+  if (auto it = applied_.find({e.key, label}); it != applied_.end()) return it->second;
+  return read_label(log_.db(), cf_, e.key, label);
+}
+
 Status VersionIndex::apply(const log::Event& e, rocksdb::WriteBatch* batch) {
-  // The committed L row is read to delete the S row it replaces; when an earlier
-  // event of the same (unwritten) batch moved the label, the older S row is left
-  // stale, which readers skip (see versions.h).
+  if (batch != applied_batch_ || batch->Count() < applied_count_) applied_.clear();  // a new batch
+  applied_batch_ = batch;
+  // The label's current S row is deleted before the label moves: from this
+  // batch's own earlier events when they touched it, else from the committed L row.
   if (e.type == log::EventType::VersionStored) {
-    OMNI_ASSIGN_OR_RETURN(std::optional<Seq> old, read_label(log_.db(), cf_, e.key, e.attrs.label));
+    OMNI_ASSIGN_OR_RETURN(std::optional<Seq> old, applied_label(e, e.attrs.label));
     if (old && *old != e.seq) batch->Delete(cf_, seq_row(e.key, *old));
     batch->Put(cf_, label_row(e.key, e.attrs.label), log::EventLog::seq_key(e.seq));
     batch->Put(cf_, seq_row(e.key, e.seq), e.attrs.label);
+    applied_[{e.key, e.attrs.label}] = e.seq;
   } else if (e.type == log::EventType::VersionsPruned) {
     for (const std::string& label : e.attrs.names) {
-      OMNI_ASSIGN_OR_RETURN(std::optional<Seq> old, read_label(log_.db(), cf_, e.key, label));
+      OMNI_ASSIGN_OR_RETURN(std::optional<Seq> old, applied_label(e, label));
       if (old) batch->Delete(cf_, seq_row(e.key, *old));
       batch->Delete(cf_, label_row(e.key, label));
+      applied_[{e.key, label}] = std::nullopt;
     }
   }
+  applied_count_ = batch->Count();
   return Status();
 }
 
 void VersionIndex::clear(rocksdb::WriteBatch* batch) {
+  applied_.clear();
+  applied_batch_ = nullptr;
   // Rows start with a key: valid UTF-8, which never holds the byte 0xFF.
   batch->DeleteRange(cf_, "", "\xff");
 }

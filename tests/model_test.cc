@@ -1,6 +1,7 @@
 // A randomized model test: 20,000 random operations (store, delete, relate,
 // unrelate, version, decide, batch) against Omni and against a plain in-memory
-// model of what they mean. After the run and after close/reopen every projection
+// model of what they mean. After the run, after rebuild_projections() and after
+// close/reopen every projection
 // (state, relationships both ways, versions, policy cache) must equal the model,
 // and throughout the run the policy cache must never answer a decision the model
 // says was invalidated. The seed is printed; OMNI_MODEL_SEED=<n> replays one.
@@ -207,6 +208,8 @@ TEST_F(ModelTest, RandomOperationsMatchAnInMemoryModel) {
     }
   }
   expect_equal(*s, m, "after the run");
+  ASSERT_TRUE(s->rebuild_projections().ok());
+  expect_equal(*s, m, "after rebuild_projections()");
   ASSERT_TRUE(s->close().ok());
   s = open(dir.path());
   ASSERT_TRUE(s);

@@ -33,7 +33,8 @@ inline constexpr std::string_view kKeyIndexCf = "key_index";
 class AuditIndex final : public DurableProjection {
  public:
   // `log` must outlive this object and have been opened with kKeyIndexCf.
-  explicit AuditIndex(const log::EventLog& log);
+  explicit AuditIndex(const log::EventLog& log, std::string_view suffix = {});
+  void inherit(const DurableProjection& previous) override;  // the per-key limit
 
   // The seqs recorded for `key`, oldest first.
   Result<std::vector<Seq>> seqs(std::string_view key) const;

@@ -51,7 +51,7 @@ std::vector<std::string_view> invalidated_names(const log::EventDraft& d);
 
 class PolicyIndex final : public DurableProjection {
  public:
-  explicit PolicyIndex(const log::EventLog& log);
+  explicit PolicyIndex(const log::EventLog& log, std::string_view suffix = {});
 
   // Every live decision, in row order, until fn returns false.
   Status for_each(const std::function<bool(const Decision&)>& fn) const;

@@ -51,6 +51,9 @@ class DurableProjection {
     (void)newest;
     return Status();
   }
+  // Rebuild: this instance replaces `previous` (the same class, the live
+  // generation): take over its runtime configuration (limits). Default: none.
+  virtual void inherit(const DurableProjection& previous) { (void)previous; }
 };
 
 // [Threading] staging() runs on the group leader, one group at a time, in seq

@@ -55,7 +55,7 @@ struct Page {
 class RelationshipIndex final : public DurableProjection {
  public:
   // `log` must outlive this object and have been opened with both column families.
-  explicit RelationshipIndex(const log::EventLog& log);
+  explicit RelationshipIndex(const log::EventLog& log, std::string_view suffix = {});
 
   // Objects of subject's `predicate` edges, in byte order.
   Result<std::vector<std::string>> objects(std::string_view subject, std::string_view predicate,

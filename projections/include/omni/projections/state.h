@@ -32,7 +32,9 @@ struct StateEntry {
 class StateProjection final : public DurableProjection {
  public:
   // `log` must outlive this object and have been opened with kStateCf.
-  explicit StateProjection(const log::EventLog& log);
+  // `suffix` names the generation of its column family (see ProjectionSet::rebuild).
+  explicit StateProjection(const log::EventLog& log, std::string_view suffix = {});
+  rocksdb::ColumnFamilyHandle* column_family() const { return cf_; }
 
   // The committed entry of `key`, or nullopt when absent.
   Result<std::optional<StateEntry>> get(std::string_view key) const;

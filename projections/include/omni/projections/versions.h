@@ -53,7 +53,8 @@ struct VersionRow {
 
 class VersionIndex final : public DurableProjection {
  public:
-  explicit VersionIndex(const log::EventLog& log);
+  explicit VersionIndex(const log::EventLog& log, std::string_view suffix = {});
+  void inherit(const DurableProjection& previous) override;  // the limit
 
   // The key's versions, oldest first.
   Result<std::vector<VersionRow>> list(std::string_view key) const;
@@ -104,6 +105,14 @@ class VersionIndex final : public DurableProjection {
   std::size_t request_max_ = 0;
   // Leader-only: each key's versions as the group in progress leaves them.
   std::map<std::string, std::vector<VersionRow>, std::less<>> overlay_;
+  // apply() (catch-up, rebuild): where each (key, label) stands in the batch being
+  // filled, which cannot be read back before it is written (nullopt: removed), so
+  // a label moved twice in one batch leaves no stale S row. Reset when a new batch
+  // starts (another batch, or a smaller Count()).
+  std::map<std::pair<std::string, std::string>, std::optional<Seq>> applied_;
+  const rocksdb::WriteBatch* applied_batch_ = nullptr;
+  std::uint32_t applied_count_ = 0;
+  Result<std::optional<Seq>> applied_label(const log::Event& e, const std::string& label);
 };
 
 }  // namespace omni::projections
