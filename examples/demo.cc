@@ -58,6 +58,45 @@ int main(int argc, char** argv) {
     show("   store_data with an empty key:", db->store_data("", {{"x", 1}}).status());
     show("   store_data of a JSON array:", db->store_data("k", omni::Json::array({1})).status());
 
+    std::printf("== relationships, a policy decision, and a cascade\n");
+    for (const char* u : {"user:1", "user:123"}) {
+      if (auto r = db->store_relationship(u, "member_of", "group:admin"); !r.ok()) return fail(r.status());
+    }
+    auto members = db->get_related_reverse("group:admin", "member_of");
+    if (!members.ok()) return fail(members.status());
+    std::printf("   members of group:admin:");
+    for (const auto& m : *members) std::printf(" %s", m.c_str());
+    std::printf("\n");
+    if (auto r = db->cache_policy_decision("user:1", "write", "doc:7", true, {.depends_on = {"group:admin"}}); !r.ok()) {
+      return fail(r.status());
+    }
+    auto decided = db->get_cached_policy("user:1", "write", "doc:7");
+    if (!decided.ok()) return fail(decided.status());
+    std::printf("   cached decision user:1 write doc:7 = %s\n", *decided ? (**decided ? "allow" : "deny") : "none");
+    auto before = db->get_version("user:1");
+    show("   delete_data(user:1) (removes its edges in the same commit):", db->delete_data("user:1").status());
+    members = db->get_related_reverse("group:admin", "member_of");
+    decided = db->get_cached_policy("user:1", "write", "doc:7");
+    if (!members.ok() || !decided.ok()) return fail(members.ok() ? decided.status() : members.status());
+    std::printf("   members now: %zu; cached decision: %s (dropped by the delete)\n", members->size(),
+                *decided ? "still there (unexpected)" : "none");
+    auto then = db->load_data("user:1", omni::ReadOptions{.as_of = *before});
+    if (!then.ok()) return fail(then.status());
+    std::printf("   user:1 as of seq %llu: %s\n", static_cast<unsigned long long>(*before),
+                *then ? (*then)->dump().c_str() : "absent");
+
+    std::printf("== versions of config\n");
+    for (auto [label, replicas] : {std::pair{"v1.2.3", 3}, std::pair{"v1.2.4", 5}}) {
+      if (auto r = db->store_version("config", label, {{"replicas", replicas}}); !r.ok()) return fail(r.status());
+    }
+    show("   store_version(config, v1.2.3) again:", db->store_version("config", "v1.2.3", {{"replicas", 1}}).status());
+    auto versions = db->list_versions("config");
+    if (!versions.ok()) return fail(versions.status());
+    for (const omni::VersionInfo& v : *versions) {
+      std::printf("   %s at seq %llu\n", v.label.c_str(), static_cast<unsigned long long>(v.seq));
+    }
+    show("   rebuild_projections (every index from the log, while serving):", db->rebuild_projections());
+
     std::printf("== audit trail of user:123\n");
     if (omni::Status s = db->audit().configure({.include_data_snapshots = true}); !s.ok()) return fail(s);
     auto trail = db->get_audit_trail("user:123");

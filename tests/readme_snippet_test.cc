@@ -15,18 +15,29 @@ std::string read(const std::string& path) {
   return ss.str();
 }
 
-TEST(ReadmeTest, QuickStartSnippetMatchesTheCompiledExample) {
-  std::istringstream example(read(OMNI_SOURCE_DIR "/examples/quickstart.cc"));
-  std::string line, snippet;
+// The block of `file` between the two markers, less its two-space indent.
+std::string snippet(const std::string& file, const std::string& begin, const std::string& end) {
+  std::istringstream example(read(OMNI_SOURCE_DIR "/examples/" + file));
+  std::string line, out;
   bool in = false;
   while (std::getline(example, line)) {
-    if (line.find("--- end of quick start ---") != std::string::npos) break;
-    if (in) snippet += (line.rfind("  ", 0) == 0 ? line.substr(2) : line) + "\n";
-    if (line.find("--- quick start (README) ---") != std::string::npos) in = true;
+    if (line.find(end) != std::string::npos) break;
+    if (in) out += (line.rfind("  ", 0) == 0 ? line.substr(2) : line) + "\n";
+    if (line.find(begin) != std::string::npos) in = true;
   }
-  ASSERT_FALSE(snippet.empty()) << "markers missing in examples/quickstart.cc";
-  EXPECT_NE(read(OMNI_SOURCE_DIR "/README.md").find(snippet), std::string::npos)
-      << "README.md does not contain:\n" << snippet;
+  return out;
+}
+
+TEST(ReadmeTest, QuickStartSnippetMatchesTheCompiledExample) {
+  const std::string s = snippet("quickstart.cc", "--- quick start (README) ---", "--- end of quick start ---");
+  ASSERT_FALSE(s.empty()) << "markers missing in examples/quickstart.cc";
+  EXPECT_NE(read(OMNI_SOURCE_DIR "/README.md").find(s), std::string::npos) << "README.md does not contain:\n" << s;
+}
+
+TEST(ReadmeTest, FeaturesSnippetMatchesTheCompiledExample) {
+  const std::string s = snippet("features.cc", "--- features (README) ---", "--- end of features ---");
+  ASSERT_FALSE(s.empty()) << "markers missing in examples/features.cc";
+  EXPECT_NE(read(OMNI_SOURCE_DIR "/README.md").find(s), std::string::npos) << "README.md does not contain:\n" << s;
 }
 
 }  // namespace
