@@ -1,0 +1,127 @@
+// rebuild_projections() of a log of N events (default 1M store_data of the
+// benchmark document over 100k keys) next to a raw RocksDB forward iteration over
+// the same log's events column family (every value touched), in the same process
+// and interleaved: omni, raw, omni, … for --rounds rounds. The ratio is events/s of
+// the rebuild over events/s of the iteration (target >= 0.35).
+//   build/bench/rebuild_bench [--rounds=N] [--events=N] [google benchmark flags]
+#include <benchmark/benchmark.h>
+#include <rocksdb/db.h>
+
+#include <cstdio>
+
+#include "bench_util.h"
+#include "omni/storage.h"
+
+namespace {
+
+using omni::bench::median;
+
+std::filesystem::path g_path;
+std::uint64_t g_events = 1000000;
+
+omni::Options options() {
+  omni::Options o;
+  o.path = g_path.string();
+  return o;
+}
+
+void build_log() {
+  g_path = omni::bench::scratch("rebuild");
+  auto s = omni::Storage::open(options()).value();
+  std::vector<omni::BatchItem> batch;
+  for (std::uint64_t i = 0; i < g_events; ++i) {
+    batch.push_back({omni::bench::key_of(i % 100000), omni::bench::make_doc(i), std::nullopt});
+    if (batch.size() == 100 || i + 1 == g_events) {
+      if (!s->store_batch(std::move(batch)).ok()) std::abort();
+      batch.clear();
+    }
+  }
+  if (!s->close().ok()) std::abort();
+}
+
+void BM_RebuildProjections(benchmark::State& state) {
+  auto s = omni::Storage::open(options()).value();
+  for (auto _ : state) {
+    omni::Status st = s->rebuild_projections();
+    if (!st.ok()) state.SkipWithError(st.to_string().c_str());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_events));
+  if (!s->close().ok()) state.SkipWithError("close failed");
+}
+
+void BM_RawIteration(benchmark::State& state) {
+  std::vector<std::string> names;
+  rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), g_path.string(), &names);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  std::size_t events = 0;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    cfs.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
+    if (names[i] == "events") events = i;
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), g_path.string(), cfs, &handles, &db).ok()) {
+    state.SkipWithError("open failed");
+    return;
+  }
+  for (auto _ : state) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[events]));
+    std::uint64_t n = 0, bytes = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      bytes += it->value().size();
+      ++n;
+    }
+    benchmark::DoNotOptimize(bytes);
+    if (n != g_events) state.SkipWithError("wrong event count");
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_events));
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int rounds = 3;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--rounds=", 0) == 0) {
+      rounds = std::stoi(a.substr(9));
+    } else if (a.rfind("--events=", 0) == 0) {
+      g_events = std::stoull(a.substr(9));
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+  build_log();
+  for (int r = 0; r < rounds; ++r) {
+    const std::string round = "/round:" + std::to_string(r);
+    benchmark::RegisterBenchmark(("rebuild_projections" + round).c_str(), BM_RebuildProjections)
+        ->Iterations(1)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("rocksdb_iteration" + round).c_str(), BM_RawIteration)
+        ->Iterations(1)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+  omni::bench::Collector c;
+  benchmark::RunSpecifiedBenchmarks(&c);
+  const std::vector<double> a = c.results["rebuild_projections/iterations:1/real_time"];
+  const std::vector<double> b = c.results["rocksdb_iteration/iterations:1/real_time"];
+  std::vector<double> ratios;
+  std::string per_round;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    ratios.push_back(b[i] > 0 ? a[i] / b[i] : 0);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%s%.2f", i ? " " : "", ratios.back());
+    per_round += buf;
+  }
+  std::printf("\n%llu events: rebuild_projections %.0f events/s, raw RocksDB iteration %.0f events/s, "
+              "ratio %.2f (per round %s; target >= 0.35)\n",
+              static_cast<unsigned long long>(g_events), median(a), median(b), median(ratios), per_round.c_str());
+  return 0;
+}
