@@ -9,7 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
+#include <set>
+#include <tuple>
 #include <random>
 #include <sstream>
 
@@ -87,7 +90,7 @@ std::vector<Ack> run_and_kill(const std::string& path, unsigned seed, int run_ms
 TEST(CrashRecoveryTest, AcknowledgedSyncWritesSurviveKill9) {
   omni::testing::TempDir dir;
   std::mt19937 rng(std::random_device{}());
-  std::size_t total_acks = 0;
+  std::size_t total_acks = 0, total_edges = 0, total_versions = 0;
   for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     const int run_ms = 50 + static_cast<int>(rng() % 250);
@@ -143,8 +146,50 @@ TEST(CrashRecoveryTest, AcknowledgedSyncWritesSurviveKill9) {
                   return true;
                 }).ok());
     EXPECT_EQ(stored, *replay);
+
+    // Relationships and versions: the forward and reverse indexes agree with each
+    // other and with a replay of the log, and so do the version rows.
+    std::set<std::tuple<std::string, std::string, std::string>> edges;
+    std::map<std::pair<std::string, std::string>, Seq> versions;  // (key, label) -> seq
+    ASSERT_TRUE((*log)->scan(1, [&](const log::Event& e) {
+                  if (e.type == log::EventType::RelationshipAdded) edges.insert({e.key, e.attrs.predicate, e.attrs.object});
+                  if (e.type == log::EventType::RelationshipRemoved) edges.erase({e.key, e.attrs.predicate, e.attrs.object});
+                  if (e.type == log::EventType::VersionStored) versions[{e.key, e.attrs.label}] = e.seq;
+                  if (e.type == log::EventType::VersionsPruned) {
+                    for (const auto& l : e.attrs.names) versions.erase({e.key, l});
+                  }
+                  return true;
+                }).ok());
+    auto split = [](const std::string& row) {
+      const auto a = row.find('\0'), b = row.find('\0', a + 1);
+      return std::tuple<std::string, std::string, std::string>(row.substr(0, a), row.substr(a + 1, b - a - 1),
+                                                               row.substr(b + 1));
+    };
+    std::set<std::tuple<std::string, std::string, std::string>> fwd, rev;
+    std::map<std::pair<std::string, std::string>, Seq> labels;
+    auto rows = [&](std::string_view cf, const std::function<void(const std::string&, const std::string&)>& fn) {
+      std::unique_ptr<rocksdb::Iterator> it((*log)->db()->NewIterator(rocksdb::ReadOptions(), (*log)->column_family(cf)));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) fn(it->key().ToString(), it->value().ToString());
+      ASSERT_TRUE(it->status().ok());
+    };
+    rows("rel_fwd", [&](const std::string& k, const std::string&) { fwd.insert(split(k)); });
+    rows("rel_rev", [&](const std::string& k, const std::string&) {
+      auto [o, p, subj] = split(k);
+      rev.insert({subj, p, o});
+    });
+    rows("versions", [&](const std::string& k, const std::string& v) {
+      const auto z = k.find('\0');
+      if (k[z + 1] == 'L') labels[{k.substr(0, z), k.substr(z + 2)}] = log::EventLog::decode_seq_key(v);
+    });
+    EXPECT_EQ(fwd, rev);
+    EXPECT_EQ(fwd, edges);
+    EXPECT_EQ(labels, versions);
+    total_edges += edges.size();
+    total_versions += versions.size();
   }
   EXPECT_GT(total_acks, 0u) << "the writer never acknowledged anything";
+  EXPECT_GT(total_edges, 0u) << "no relationship survived: the check above proved nothing";
+  EXPECT_GT(total_versions, 0u);
 }
 
 TEST(CrashRecoveryTest, TornWalTailLeavesStoreAtTheIntactPrefix) {

@@ -28,6 +28,21 @@ int main(int argc, char** argv) {
     auto doc = [&] {
       return omni::Json{{"i", i}, {"seed", argv[2]}, {"pad", std::string(rng() % 300, 'p')}};
     };
+    // Relationships and versions live on their own keys ("r…", "v…"), so the
+    // data keys' audit trails hold data events only (the test checks them); a
+    // delete of an "r" key cascades to its edges.
+    const int extra = static_cast<int>(rng() % 4);
+    if (extra == 0) {
+      const std::string a = "r" + std::to_string(rng() % 20), b = "r" + std::to_string(rng() % 20);
+      const std::string p = rng() % 2 ? "member_of" : "owns";
+      auto r = rng() % 4 == 0 ? s->remove_relationship(a, p, b) : s->store_relationship(a, p, b);
+      if (!r.ok()) return 1;
+      if (rng() % 10 == 0 && !s->delete_data(a).ok()) return 1;
+    } else if (extra == 1) {
+      const std::string k = "v" + std::to_string(rng() % 10);
+      auto r = s->store_version(k, "l" + std::to_string(rng() % 6), doc(), {.overwrite = true});
+      if (!r.ok()) return 1;
+    }
     if (kind == 0) {
       const std::string k = key();
       auto r = s->delete_data(k);
