@@ -241,6 +241,9 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   {
     std::vector<std::string> existing;
     if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), log->canonical_path_, &existing).ok()) {
+      for (const auto& n : names) {
+        if (std::find(existing.begin(), existing.end(), n) == existing.end()) log->created_at_open_.push_back(n);
+      }
       for (auto& n : existing) {
         if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
       }

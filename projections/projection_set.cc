@@ -1,5 +1,7 @@
 #include "omni/projections/projection_set.h"
 
+#include <algorithm>
+
 #include "omni/log/rocks_status.h"
 
 namespace omni::projections {
@@ -33,7 +35,10 @@ ProjectionSet::ProjectionSet(log::EventLog& log) : log_(log), meta_(log.column_f
   if (number != 0) {
     // The live generation's families exist (the swap created them before it
     // recorded the row); make sure, so a handle is never null.
-    for (const std::string& base : column_families()) (void)log_.create_column_family(base + suffix_of(number));
+    for (const std::string& base : column_families()) {
+      const std::string name = base + suffix_of(number);
+      if (log_.column_family(name) == nullptr && log_.create_column_family(name).ok()) created_.push_back(name);
+    }
   }
   generations_.push_back(make_generation(number));
   live_.store(generations_.back().get(), std::memory_order_release);
@@ -196,6 +201,20 @@ Status ProjectionSet::catch_up() {
     OMNI_ASSIGN_OR_RETURN(const std::optional<Seq> own, read_seq(log_, meta_, checkpoint_key(p->name())));
     Seq at = 0;
     if (own) at = std::max(*own, shared.value_or(0));
+    // A family open had to create (it was dropped behind the store's back) holds
+    // none of the rows its checkpoint vouches for: the projection starts over.
+    if (lost_family(p->name())) {
+      if (own && head > 0) {
+        findings_.push_back("projection '" + std::string(p->name()) +
+                            "' lost its column family; rebuilt from the log's " + std::to_string(head) +
+                            " event(s)");
+      }
+      rocksdb::WriteBatch clear;
+      p->clear(&clear);  // the sibling family of a pair may still hold rows
+      rocksdb::Status cs = log_.db()->Write(rocksdb::WriteOptions(), &clear);
+      if (!cs.ok()) return log::from_rocks(cs, "clearing projection '" + std::string(p->name()) + "'");
+      at = 0;
+    }
     // A projection's own row can pass the shared one only by its join; never the head.
     if (at > head) {
       return Status::corruption("projection '" + std::string(p->name()) + "' is at seq " +
@@ -214,6 +233,21 @@ Status ProjectionSet::catch_up() {
   OMNI_RETURN_IF_ERROR(save_checkpoint());
   for (View* v : views_) OMNI_RETURN_IF_ERROR(v->load(log_));
   return Status();
+}
+
+bool ProjectionSet::lost_family(std::string_view projection) const {
+  // Which families each projection keeps (its name() -> base family names).
+  static const std::vector<std::pair<std::string_view, std::string_view>> kFamilies = {
+      {kStateCf, kStateCf},           {kKeyIndexCf, kKeyIndexCf}, {"relationships", kRelFwdCf},
+      {"relationships", kRelRevCf},   {kVersionsCf, kVersionsCf}, {kPolicyCf, kPolicyCf}};
+  const std::vector<std::string>& created = log_.created_at_open();
+  for (const auto& [name, base] : kFamilies) {
+    if (name != projection) continue;
+    const std::string family = std::string(base) + live()->suffix;
+    if (std::find(created.begin(), created.end(), family) != created.end()) return true;
+    if (std::find(created_.begin(), created_.end(), family) != created_.end()) return true;
+  }
+  return false;
 }
 
 Status ProjectionSet::drop_other_generations(bool first_too) {

@@ -175,5 +175,40 @@ TEST(RebuildTest, OneRebuildAtATimeAndNoneAfterClose) {
   EXPECT_EQ(s->rebuild_projections().code(), StatusCode::kUnavailable);
 }
 
+// A projection's column family dropped behind the store's back (before and after
+// a rebuild): open recreates it, sees the checkpoint cannot vouch for it, and
+// rebuilds it from the whole log, not just the newest events open verifies.
+TEST(RebuildTest, ADroppedColumnFamilyIsRebuiltFromTheWholeLogAtOpen) {
+  for (const std::string& suffix : {std::string(), std::string("@1")}) {
+    SCOPED_TRACE("generation '" + suffix + "'");
+    TempDir dir;
+    auto s = open_store(dir.path());
+    if (!suffix.empty()) {
+      ASSERT_TRUE(s->rebuild_projections().ok());
+    }
+    ASSERT_TRUE(s->store_relationship("old", "member_of", "group").ok());
+    ASSERT_TRUE(s->store_version("cfg", "v1", Json{{"a", 1}}).ok());
+    // Push those events out of the window open verifies.
+    for (int i = 0; i < 3000; ++i) {
+      ASSERT_TRUE(s->store_data("k" + std::to_string(i % 50), Json{{"i", i}}).ok());
+    }
+    ASSERT_TRUE(s->close().ok());
+    s.reset();
+    omni::testing::with_raw_db(dir.path(), [&](rocksdb::DB* db, const auto& cf) {
+      for (const char* base : {"rel_fwd", "versions"}) {
+        ASSERT_TRUE(db->DropColumnFamily(cf(base + suffix)).ok());
+      }
+    });
+    s = open_store(dir.path());
+    ASSERT_TRUE(s);
+    EXPECT_EQ(*s->get_related("old", "member_of"), std::vector<std::string>{"group"});
+    EXPECT_EQ(*s->get_related_reverse("group", "member_of"), std::vector<std::string>{"old"});
+    ASSERT_EQ(s->list_versions("cfg")->size(), 1u);
+    EXPECT_EQ(s->check_health().status, HealthStatus::kDegraded);  // the disk lost rows: said so
+    EXPECT_NE(s->check_health().detail.find("lost its column family"), std::string::npos)
+        << s->check_health().detail;
+  }
+}
+
 }  // namespace
 }  // namespace omni

@@ -250,6 +250,9 @@ class EventLog {
   rocksdb::ColumnFamilyHandle* column_family(std::string_view name) const;
   // Every column family open now (open opens all the store has).
   std::vector<std::string> column_family_names() const;
+  // The families open created because an existing store lacked them (a
+  // projection new to the store, or one whose family was dropped behind its back).
+  const std::vector<std::string>& created_at_open() const { return created_at_open_; }
   // A new column family with the log's options (the existing one if it is open).
   Result<rocksdb::ColumnFamilyHandle*> create_column_family(const std::string& name);
   // Drops it; its handle stays valid for reads until close (readers may hold it).
@@ -291,6 +294,7 @@ class EventLog {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::string> handle_names_;
   std::vector<rocksdb::ColumnFamilyHandle*> dropped_;  // destroyed at close
+  std::vector<std::string> created_at_open_;
   rocksdb::ColumnFamilyOptions cf_options_;
   rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
   Projector* projector_ = nullptr;

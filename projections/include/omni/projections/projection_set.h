@@ -133,6 +133,9 @@ class ProjectionSet final : public log::Projector {
   // Drops the column families of generations other than the live one (left by an
   // interrupted rebuild, or the old one after a swap).
   Status drop_other_generations(bool first_too = false);
+  // Whether open had to create one of the projection's families on a store that
+  // existed (see EventLog::created_at_open).
+  bool lost_family(std::string_view projection) const;
 
   log::EventLog& log_;
   std::vector<Factory> factories_;  // by slot; null for an instance added directly
@@ -141,6 +144,7 @@ class ProjectionSet final : public log::Projector {
   // old one's projection when a rebuild swaps.
   std::vector<std::unique_ptr<Generation>> generations_;
   std::mutex rebuild_mu_;
+  std::vector<std::string> created_;  // a live generation's families the constructor had to create
   std::vector<View*> views_;
   rocksdb::ColumnFamilyHandle* meta_;
   Seq checkpointed_ = 0;  // leader-only: the last checkpoint a batch carried
