@@ -6,13 +6,16 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -237,14 +240,212 @@ Pass run_pass(const std::string& path, rocksdb::Env* env, const std::vector<std:
   return p;
 }
 
+std::string base_name(const std::string& p) {
+  const auto slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
 std::string join(const std::string& dir, const std::string& file) {
   if (!dir.empty() && dir.back() == '/') return dir + file;
   return dir + "/" + file;
 }
 
-std::string base_name(const std::string& p) {
-  const auto slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
+// ---- the WAL's physical format (RocksDB's log_format.h, unchanged since LevelDB) ----
+// 32 KiB blocks of records; a record never crosses a block; fewer than 7 bytes left
+// in a block are a trailer that readers skip. Header: masked CRC32C (4, of the type
+// byte and the data), length (2, little-endian), type (1); a logical record longer
+// than a block's room is split into first/middle/last fragments.
+constexpr std::size_t kWalBlock = 32768;
+constexpr std::size_t kWalHeader = 7;
+enum : unsigned char {
+  kZeroType = 0,
+  kFullType = 1,
+  kFirstType = 2,
+  kMiddleType = 3,
+  kLastType = 4,
+  kSetCompressionType = 9,
+};
+
+constexpr std::array<std::uint32_t, 256> make_crc32c_table() {
+  std::array<std::uint32_t, 256> t{};
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    std::uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1u) ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+constexpr std::array<std::uint32_t, 256> kCrc32c = make_crc32c_table();
+
+std::uint32_t crc32c(const unsigned char* p, std::size_t n) {
+  std::uint32_t c = 0xffffffffu;
+  for (std::size_t i = 0; i < n; ++i) c = kCrc32c[(c ^ p[i]) & 0xffu] ^ (c >> 8);
+  return c ^ 0xffffffffu;
+}
+
+// RocksDB stores CRCs masked (crc32c::Mask); this undoes it.
+std::uint32_t unmask_crc(std::uint32_t masked) {
+  const std::uint32_t rot = masked - 0xa282ead8u;
+  return (rot >> 17) | (rot << 15);
+}
+
+std::uint32_t le32(const unsigned char* p) {
+  return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 |
+         std::uint32_t{p[3]} << 24;
+}
+
+// Reads `file` sequentially, `kWalBlock` bytes at a time (fewer only at its end).
+class BlockReader {
+ public:
+  BlockReader(rocksdb::Env* env, const std::string& file) {
+    status_ = env->NewSequentialFile(file, &file_, rocksdb::EnvOptions());
+    buf_.resize(kWalBlock);
+  }
+  // The next block; empty at the end of the file or on an error (see status()).
+  std::string_view next() {
+    if (!status_.ok() || done_) return {};
+    std::size_t have = 0;
+    while (have < kWalBlock) {
+      rocksdb::Slice got;
+      status_ = file_->Read(kWalBlock - have, &got, buf_.data() + have);
+      if (!status_.ok()) return {};
+      if (got.empty()) break;
+      if (got.data() != buf_.data() + have) {
+        std::memmove(buf_.data() + have, got.data(), got.size());
+      }
+      have += got.size();
+    }
+    if (have < kWalBlock) done_ = true;
+    return {buf_.data(), have};
+  }
+  const rocksdb::Status& status() const { return status_; }
+
+ private:
+  rocksdb::Status status_;
+  std::unique_ptr<rocksdb::SequentialFile> file_;
+  std::vector<char> buf_;
+  bool done_ = false;
+};
+
+bool all_zero(std::string_view s) {
+  static const std::array<char, kWalBlock> kZeros{};
+  while (!s.empty()) {
+    const std::size_t n = std::min(s.size(), kZeros.size());
+    if (std::memcmp(s.data(), kZeros.data(), n) != 0) return false;
+    s.remove_prefix(n);
+  }
+  return true;
+}
+
+// Whether `file`, a WAL RocksDB's log reader refused, is a torn tail in a
+// preallocated WAL: its first bad record (a checksum mismatch, or zeros where a
+// fragmented record's next fragment belongs) is followed by at least one byte and
+// by nothing but zero bytes up to the end of the file. The log preallocates its WAL
+// with the file size set (event_log.cc), so after a crash the records end in zeros
+// up to the preallocated size, and a last write that did not fully reach the disk
+// reads as a record whose last bytes are zeros: RocksDB's reader meets a checksum
+// mismatch there, not the end of the file. Anything else is not a torn tail: a bad
+// record followed by a readable record or any non-zero byte (e.g. in the rest of its
+// 32 KiB block, which RocksDB's reader drops with it), one that ends exactly at the
+// end of the file (a WAL closed cleanly is trimmed to its data, so its last record
+// was written whole), a bad length, a broken fragment sequence, an unknown record
+// type, no bad record found (RocksDB saw something this does not), a read error.
+bool torn_tail_in_preallocated_wal(rocksdb::Env* env, const std::string& file) {
+  BlockReader r(env, file);
+  bool in_fragment = false;
+  std::string_view block;
+  std::size_t pos = 0;
+  bool found = false;
+  while (!found) {
+    block = r.next();
+    if (block.empty()) return false;  // the end (or a read error) before a bad record
+    const bool last_block = block.size() < kWalBlock;
+    const auto* b = reinterpret_cast<const unsigned char*>(block.data());
+    for (pos = 0; block.size() - pos >= kWalHeader;) {
+      const unsigned char* h = b + pos;
+      const std::size_t len = std::size_t{h[4]} | std::size_t{h[5]} << 8;
+      const unsigned char type = h[6];
+      if (kWalHeader + len > block.size() - pos) {
+        // A bad length inside the file (damage), or a record cut short by the end of
+        // the file, which RocksDB's reader accepts: neither is what we look for.
+        return false;
+      }
+      if (type == kZeroType && len == 0) {
+        if (in_fragment) {  // the rest of a fragmented record reads as zeros
+          found = true;
+          break;
+        }
+        pos = block.size();  // the reader skips the rest of the block
+        break;
+      }
+      if (unmask_crc(le32(h)) != crc32c(h + 6, len + 1)) {
+        pos += kWalHeader + len;  // what follows the bad record must be zeros
+        found = true;
+        break;
+      }
+      switch (type) {
+        case kFullType:
+        case kFirstType:
+          if (in_fragment) return false;  // "partial record without end"
+          in_fragment = type == kFirstType;
+          break;
+        case kMiddleType:
+        case kLastType:
+          if (!in_fragment) return false;  // "missing start of fragmented record"
+          in_fragment = type == kMiddleType;
+          break;
+        case kSetCompressionType:
+          break;
+        default:  // recycled-log records (none under point-in-time recovery), unknown types
+          return false;
+      }
+      pos += kWalHeader + len;
+    }
+    if (!found && last_block) return false;
+  }
+  // The rest of the file after the bad record: at least one byte, all zeros.
+  std::uint64_t zeros = block.size() - pos;
+  if (!all_zero(block.substr(pos))) return false;
+  while (block.size() == kWalBlock) {
+    block = r.next();
+    if (!all_zero(block)) return false;
+    zeros += block.size();
+  }
+  return r.status().ok() && zeros > 0;
+}
+
+// WAL files are named <number>.log; 0 for any other name.
+std::uint64_t wal_number(const std::string& name) {
+  constexpr std::string_view kExt = ".log";
+  if (name.size() <= kExt.size() ||
+      name.compare(name.size() - kExt.size(), kExt.size(), kExt) != 0) {
+    return 0;
+  }
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i + kExt.size() < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return 0;
+    n = n * 10 + static_cast<std::uint64_t>(name[i] - '0');
+  }
+  return n;
+}
+
+// Whether every WAL of `dir` newer than `wal` (a file name) holds only zero bytes
+// (an empty file counts).
+bool newer_wals_are_empty(rocksdb::Env* env, const std::string& dir, const std::string& wal) {
+  const std::uint64_t number = wal_number(wal);
+  if (number == 0) return false;
+  std::vector<std::string> children;
+  if (!env->GetChildren(dir, &children).ok()) return false;
+  for (const auto& c : children) {
+    const std::string name = base_name(c);
+    if (wal_number(name) <= number) continue;
+    BlockReader r(env, join(dir, name));
+    for (std::string_view block = r.next(); !block.empty(); block = r.next()) {
+      if (!all_zero(block)) return false;
+    }
+    if (!r.status().ok()) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -275,6 +476,21 @@ Result<WalProbe> probe_wal(const std::string& path,
   }
   if (!strict.status.IsCorruption()) {
     return from_rocks(strict.status, "opening '" + path + "' read-only to probe its WAL");
+  }
+
+  // A torn last write in a preallocated WAL (see torn_tail_in_preallocated_wal) is a
+  // torn tail, as a truncated last record is. Point-in-time recovery keeps every
+  // event before it, and nothing readable lies beyond it. One more read-only open,
+  // without memtable inserts, finds the head that open keeps.
+  if (!strict.drops.empty() &&
+      torn_tail_in_preallocated_wal(env, join(path, strict.drops.front().file)) &&
+      newer_wals_are_empty(env, path, strict.drops.front().file)) {
+    Pass tail = run_pass(path, env, cf_names, rocksdb::WALRecoveryMode::kPointInTimeRecovery,
+                         /*replay=*/false, std::nullopt);
+    if (tail.status.ok()) {
+      probe.recovered_head = probe.head_beyond_damage = tail.head;
+      return probe;
+    }
   }
 
   // Passes 2 and 3. If even skipping every bad WAL record does not open the store,

@@ -205,9 +205,24 @@ TEST(CrashRecoveryTest, TornWalTailLeavesStoreAtTheIntactPrefix) {
   });
   omni::testing::truncate_newest_wal(dir.path(), 3);
 
+  // The WAL is preallocated with its size set, so the torn write reads as a record
+  // ending in zeros, followed by zeros: a torn tail, not damage. A store that
+  // refuses damage opens too.
+  {
+    omni::testing::TempDir strict;
+    std::filesystem::copy(dir.path(), strict.path(),
+                          std::filesystem::copy_options::recursive |
+                              std::filesystem::copy_options::overwrite_existing);
+    auto s = Storage::open(
+        {.path = strict.path(), .wal_recovery = WalRecovery::kAbsoluteConsistency});
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    EXPECT_EQ((*s)->get_statistics().head_seq, 19u);
+  }
+
   auto s = Storage::open({.path = dir.path()});
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   EXPECT_EQ((*s)->get_statistics().head_seq, 19u);
+  EXPECT_EQ((*s)->check_health().status, HealthStatus::kHealthy) << (*s)->check_health().detail;
   // k6 was last written by i=20 (lost) and before that by i=13.
   EXPECT_EQ(**(*s)->load_data("k6"), (Json{{"i", 13}}));
   EXPECT_EQ(**(*s)->load_data("k5"), (Json{{"i", 19}}));

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -94,14 +95,44 @@ inline void flip_byte(const std::filesystem::path& file, std::uintmax_t offset) 
   ASSERT_TRUE(f.good()) << file;
 }
 
-// Cuts `bytes` off the end of the newest WAL file in `dir` (a torn last write).
-// The memtables were never flushed, so that file holds the newest events.
+// The bytes of `file` up to its last non-zero byte. The log preallocates its live
+// WAL with the file size set (event_log.cc), so a WAL a crash left behind is its
+// records followed by zeros up to the preallocated size; a closed one is trimmed.
+inline std::uintmax_t data_size(const std::filesystem::path& file) {
+  std::ifstream f(file, std::ios::binary);
+  std::uintmax_t end = std::filesystem::file_size(file);
+  std::string chunk;
+  while (end > 0) {
+    const std::uintmax_t n = std::min<std::uintmax_t>(end, 1u << 20);
+    chunk.resize(n);
+    f.seekg(static_cast<std::streamoff>(end - n));
+    f.read(chunk.data(), static_cast<std::streamsize>(n));
+    const auto last = chunk.find_last_not_of('\0');
+    if (last != std::string::npos) return end - n + last + 1;
+    end -= n;
+  }
+  return 0;
+}
+
+// A torn last write: the last `bytes` of the newest WAL file in `dir` never reached
+// the disk. A trimmed WAL loses them off its end; a preallocated one (a crash
+// image) reads zeros there, as it would after a crash. The memtables were never
+// flushed, so that file holds the newest events.
 inline void truncate_newest_wal(const std::string& dir, std::uintmax_t bytes) {
   const std::filesystem::path newest = newest_wal(dir);
   ASSERT_FALSE(newest.empty()) << "no WAL file in " << dir;
   const auto size = std::filesystem::file_size(newest);
-  ASSERT_GT(size, bytes);
-  std::filesystem::resize_file(newest, size - bytes);
+  const auto data = data_size(newest);
+  ASSERT_GT(data, bytes);
+  // A record may end in zero bytes itself; a preallocated tail is megabytes.
+  if (size - data < (64u << 10)) {
+    std::filesystem::resize_file(newest, size - bytes);
+    return;
+  }
+  std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(data - bytes));
+  f << std::string(bytes, '\0');
+  ASSERT_TRUE(f.good()) << newest;
 }
 
 // Runs fn in a forked child that then dies without closing anything (_exit), as a

@@ -240,6 +240,231 @@ TEST(WalProbeTest, ZerosOrGarbageAfterTheLastRecordAreNotDamage) {
   }
 }
 
+// A crash image of a store: `n` one-event sync groups (the last one's document
+// `last_doc_bytes` long when set), then a copy of the directory taken while the log
+// is still open. The log preallocates its WAL with the file size set (event_log.cc:
+// WalSizeFs), so the copy's WAL is its records followed by megabytes of zeros, as a
+// WAL a crash leaves behind.
+void write_crash_image(const std::string& live, const std::string& image, int n,
+                       std::size_t last_doc_bytes = 0) {
+  EventLogOptions o;
+  o.path = live;
+  o.extra_column_families = projections::column_families();
+  auto log = EventLog::open(o);
+  ASSERT_TRUE(log.ok()) << log.status().to_string();
+  projections::ProjectionSet proj(**log);
+  (*log)->set_projector(&proj);
+  for (int i = 1; i <= n; ++i) {
+    AppendRequest req;
+    req.identity = "tester";
+    req.sync = true;
+    std::string doc = R"({"i":1})";
+    if (i == n && last_doc_bytes > 0) {
+      doc = R"({"s":")" + std::string(last_doc_bytes, 'x') + R"("})";
+    }
+    req.events.push_back({EventType::DataStored, "k" + std::to_string(i), doc});
+    Status s = (*log)->append(&req);
+    ASSERT_TRUE(s.ok()) << s.to_string();
+  }
+  fs::copy(live, image, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  fs::remove(fs::path(image) / "LOCK");
+}
+
+void copy_store(const std::string& from, const std::string& to) {
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
+
+// What a raw RocksDB read-write open with kPointInTimeRecovery keeps: the number of
+// events and the newest seq.
+std::pair<Seq, Seq> events_after_pit_open(const std::string& path) {
+  std::pair<Seq, Seq> r{0, 0};
+  std::vector<std::string> names;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  rocksdb::DBOptions dbo;
+  dbo.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(dbo, path, cfs, &handles, &db);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return r;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] != "events") continue;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().size() != 8) continue;
+      ++r.first;
+      r.second = EventLog::decode_seq_key(it->key().ToStringView());
+    }
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+  return r;
+}
+
+// A refuse_damaged_wal open of `path` succeeds, reports no damage and keeps exactly
+// seqs 1..head with an intact chain.
+void expect_open_keeps(const std::string& path, Seq head) {
+  EventLogOptions o;
+  o.path = path;
+  o.extra_column_families = projections::column_families();
+  o.refuse_damaged_wal = true;
+  auto log = EventLog::open(o);
+  ASSERT_TRUE(log.ok()) << log.status().to_string();
+  EXPECT_FALSE((*log)->recovery_report().wal_damaged);
+  EXPECT_EQ((*log)->head_seq(), head);
+  auto chain = (*log)->verify_chain();
+  ASSERT_TRUE(chain.ok()) << chain.status().to_string();
+  EXPECT_EQ(chain->events_checked, head);
+  EXPECT_EQ(chain->first_bad_seq, 0u) << chain->problem;
+}
+
+// A copy of the store taken while it is open is a crash image: the probe must not
+// call it damaged, and a normal open must recover exactly the acknowledged events.
+TEST(WalProbeTest, PreallocatedWalAfterACrashIsNotDamage) {
+  TempDir dir;
+  TempDir copy;
+  constexpr int kEvents = 300;
+  write_crash_image(dir.path(), copy.path(), kEvents);
+  const fs::path wal = newest_wal(copy.path());
+  ASSERT_FALSE(wal.empty());
+  const auto size = fs::file_size(wal);
+  ASSERT_GT(size, 1u << 20) << "the live WAL should carry its preallocated size";
+  {
+    std::ifstream f(wal, std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(size - 4096));
+    std::string tail(4096, '\1');
+    f.read(tail.data(), 4096);
+    EXPECT_EQ(tail, std::string(4096, '\0')) << "the WAL's tail should be preallocated zeros";
+  }
+
+  auto p = probe(copy.path());
+  ASSERT_TRUE(p.ok()) << p.status().to_string();
+  EXPECT_FALSE(p->damaged) << p->detail;
+  EXPECT_EQ(p->recovered_head, static_cast<Seq>(kEvents));
+  EXPECT_EQ(p->head_beyond_damage, static_cast<Seq>(kEvents));
+  expect_open_keeps(copy.path(), kEvents);
+}
+
+// A torn last write in such an image (its last bytes read as zeros, e.g. after a
+// power loss) is a record that fails its checksum with zeros after it, not a record
+// cut short by the end of the file. It is a torn tail: the probe does not call it
+// damage, RocksDB's point-in-time recovery keeps every event before it and nothing
+// after, and a refuse_damaged_wal open succeeds. (A kill -9 does not tear a write of
+// up to RocksDB's 1 MiB file buffer; see CrashRecoveryTest.)
+TEST(WalProbeTest, TornLastWriteInAPreallocatedWalIsATornTail) {
+  TempDir dir;
+  TempDir image;
+  constexpr int kEvents = 300;
+  write_crash_image(dir.path(), image.path(), kEvents);
+  for (std::uintmax_t torn_bytes : {1u, 5u, 60u}) {
+    SCOPED_TRACE(torn_bytes);
+    TempDir torn;
+    copy_store(image.path(), torn.path());
+    truncate_newest_wal(torn.path(), torn_bytes);  // zeros: the file keeps its size
+    ASSERT_GT(fs::file_size(newest_wal(torn.path())), 1u << 20);
+
+    auto t = probe(torn.path());
+    ASSERT_TRUE(t.ok()) << t.status().to_string();
+    EXPECT_FALSE(t->damaged) << t->detail;
+    EXPECT_TRUE(t->detail.empty()) << t->detail;
+    EXPECT_EQ(t->recovered_head, static_cast<Seq>(kEvents - 1));
+    EXPECT_EQ(t->head_beyond_damage, static_cast<Seq>(kEvents - 1));
+    EXPECT_EQ(t->lost_events(), 0u);
+
+    TempDir raw;
+    copy_store(torn.path(), raw.path());
+    EXPECT_EQ(events_after_pit_open(raw.path()),
+              std::make_pair(static_cast<Seq>(kEvents - 1), static_cast<Seq>(kEvents - 1)));
+
+    expect_open_keeps(torn.path(), kEvents - 1);
+  }
+}
+
+// The same with a last event larger than a 32 KiB WAL block (first, middle and last
+// fragments): its whole last fragment and part of the one before read as zeros.
+TEST(WalProbeTest, TornFragmentedLastWriteInAPreallocatedWalIsATornTail) {
+  TempDir dir;
+  TempDir torn;
+  constexpr int kEvents = 50;
+  write_crash_image(dir.path(), torn.path(), kEvents, /*last_doc_bytes=*/100'000);
+  truncate_newest_wal(torn.path(), 40'000);
+
+  auto t = probe(torn.path());
+  ASSERT_TRUE(t.ok()) << t.status().to_string();
+  EXPECT_FALSE(t->damaged) << t->detail;
+  EXPECT_EQ(t->recovered_head, static_cast<Seq>(kEvents - 1));
+  EXPECT_EQ(t->head_beyond_damage, static_cast<Seq>(kEvents - 1));
+
+  TempDir raw;
+  copy_store(torn.path(), raw.path());
+  EXPECT_EQ(events_after_pit_open(raw.path()),
+            std::make_pair(static_cast<Seq>(kEvents - 1), static_cast<Seq>(kEvents - 1)));
+  expect_open_keeps(torn.path(), kEvents - 1);
+}
+
+// Real damage in a preallocated WAL is still damage: a flipped byte in its middle,
+// with intact records after it and zeros after those.
+TEST(WalProbeTest, ByteFlipMidPreallocatedWalIsStillDamage) {
+  TempDir dir;
+  TempDir image;
+  constexpr int kEvents = 2000;
+  write_crash_image(dir.path(), image.path(), kEvents);
+  const fs::path wal = newest_wal(image.path());
+  const auto size = fs::file_size(wal);
+  const auto data = omni::testing::data_size(wal);
+  ASSERT_GT(size - data, 1u << 20) << "the WAL should end in its preallocated zeros";
+  flip_byte(wal, data / 2);
+
+  auto p = probe(image.path());
+  ASSERT_TRUE(p.ok()) << p.status().to_string();
+  EXPECT_TRUE(p->damaged);
+  EXPECT_TRUE(p->recoverable);
+  EXPECT_GT(p->recovered_head, 500u);
+  EXPECT_LT(p->recovered_head, 1500u);
+  EXPECT_EQ(p->head_beyond_damage, static_cast<Seq>(kEvents));
+  EXPECT_GT(p->events_beyond_damage, 300u);
+  EXPECT_EQ(p->wal_file, wal.string());
+  EXPECT_EQ(p->wal_bytes, size);
+  EXPECT_NE(p->detail.find("checksum mismatch"), std::string::npos) << p->detail;
+
+  EventLogOptions o;
+  o.path = image.path();
+  o.extra_column_families = projections::column_families();
+  o.refuse_damaged_wal = true;
+  auto log = EventLog::open(o);
+  EXPECT_FALSE(log.ok()) << "a store with damage inside its WAL should be refused";
+}
+
+// A flipped byte a few records before the end of a preallocated WAL. When the
+// records after it share its 32 KiB block, RocksDB's reader drops them with it, so
+// nothing after the bad record is readable; but they are non-zero bytes, so this is
+// damage, not a torn tail.
+TEST(WalProbeTest, ByteFlipNearTheEndOfAPreallocatedWalIsStillDamage) {
+  TempDir dir;
+  TempDir image;
+  constexpr int kEvents = 300;
+  write_crash_image(dir.path(), image.path(), kEvents);
+  const fs::path wal = newest_wal(image.path());
+  const auto data = omni::testing::data_size(wal);
+  // Several records (about 200 bytes each) before the end.
+  const std::uintmax_t at = data - 1500;
+  const bool same_block = at / 32768 == (data - 1) / 32768;
+  flip_byte(wal, at);
+
+  auto p = probe(image.path());
+  ASSERT_TRUE(p.ok()) << p.status().to_string();
+  EXPECT_TRUE(p->damaged) << "non-zero bytes after the bad record are not a torn tail";
+  EXPECT_TRUE(p->recoverable);
+  EXPECT_LT(p->recovered_head, static_cast<Seq>(kEvents - 2));
+  EXPECT_GT(p->recovered_head, static_cast<Seq>(kEvents - 30));
+  if (same_block) {
+    EXPECT_EQ(p->events_beyond_damage, 0u) << "dropped with the bad record's block";
+  }
+  EXPECT_EQ(p->wal_file, wal.string());
+}
+
 TEST(WalProbeTest, ByteFlipMidWalIsDamageWithEventsBeyondIt) {
   TempDir dir;
   write_events(dir.path(), 2000);

@@ -289,6 +289,9 @@ class EventLog {
   RecoveryReport recovery_;
   std::chrono::milliseconds resume_interval_{1000};
 
+  // The Env RocksDB is given: env_ with WAL preallocation that sets the file size
+  // (see event_log.cc). Declared before db_, so it outlives the database.
+  std::unique_ptr<rocksdb::Env> db_env_;
   std::unique_ptr<rocksdb::DB> db_;
   mutable std::mutex handles_mu_;  // handles_ and handle_names_ change at runtime (rebuild)
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

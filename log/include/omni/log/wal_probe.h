@@ -14,7 +14,16 @@
 //      fragments that do not fit together). If it opens, the WALs are not damaged.
 //      This pass parses each WAL record in a WalFilter and skips the memtable
 //      insert, so it costs about one read of the WALs plus their CRCs.
-//   2. Only on Corruption, two more read-only opens that do the real replay:
+//   2. Only on Corruption: is it a torn last write in a preallocated WAL? The log
+//      preallocates its WAL with the file size set (event_log.cc), so after a crash
+//      the records end in zeros up to the preallocated size, and a last write that
+//      did not fully reach the disk is a record whose last bytes read as zeros:
+//      RocksDB sees a checksum mismatch (or a fragmented record cut off by zeros),
+//      not the end of the file. The probe reads that WAL itself: if its first bad
+//      record is followed only by zero bytes up to the end of the file (at least
+//      one; later WALs only zeros too), it is a torn tail, not damage, and one more
+//      read-only point-in-time open without memtable inserts gives the head.
+//   3. Otherwise two more read-only opens that do the real replay:
 //      kPointInTimeRecovery (what a normal open keeps) and
 //      kSkipAnyCorruptedRecords (what lies beyond the damage).
 //
@@ -38,10 +47,15 @@ namespace omni::log {
 struct WalProbe {
   // A WAL record failed its checksum or framing (RocksDB's
   // kTolerateCorruptedTailRecords refuses the store). A torn tail is not damage: a
-  // truncated last record, trailing zeros, or trailing bytes that read as a
-  // truncated record. A last record that is complete but fails its checksum is
-  // damage (RocksDB cannot tell it from a damaged acknowledged write); nothing lies
-  // beyond it then (events_beyond_damage == 0).
+  // truncated last record, trailing zeros, trailing bytes that read as a truncated
+  // record, or a bad last record followed by nothing but zeros up to the end of the
+  // file (a torn write into the preallocated tail; see step 2 above). In such a
+  // crash image a byte flipped in the last record reads the same way and is dropped
+  // too. A bad record followed by a readable record or by any non-zero byte is
+  // damage. So is a last record that ends exactly at the end of the file and fails
+  // its checksum (a cleanly closed WAL is trimmed to its data, so that record was
+  // written whole: RocksDB cannot tell it from a damaged acknowledged write);
+  // nothing lies beyond it then (events_beyond_damage == 0).
   bool damaged = false;
   // False when point-in-time recovery fails outright, so a normal open fails too.
   // RocksDB does this when a column family was flushed to an SST past the damage
@@ -89,9 +103,11 @@ struct WalProbe {
 // Cost, without damage: one read-only open, so the MANIFEST is read and every live
 // WAL is read once and checksummed. Measured for 100,000 small events (23 MB of
 // WAL, page cache warm): 45-100 ms, next to 280-530 ms for the read-write
-// point-in-time open's replay and flush (2 shared cores, noisy). When damaged: two
-// more read-only opens that replay the WALs into memtables, together a little more
-// than the read-write open.
+// point-in-time open's replay and flush (2 shared cores, noisy). With a torn tail
+// that RocksDB refuses (step 2): one more read of that WAL, zero tail included, with
+// a table-driven CRC32C, and one more read-only open that checks but does not insert.
+// When damaged: that, then two more read-only opens that replay the WALs into
+// memtables, together a little more than the read-write open.
 Result<WalProbe> probe_wal(const std::string& path, const std::vector<std::string>& column_families,
                            rocksdb::Env* env = nullptr);
 
