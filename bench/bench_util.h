@@ -1,10 +1,12 @@
-// What the benchmark binaries share: the document, keys, scratch directories and
-// the summary reporter (each figure's rounds collected by family).
+// What the benchmark binaries share: the document, keys, scratch directories, the
+// command line (--rounds=N and Google Benchmark's flags), the summary reporter (each
+// figure's rounds collected by family) and the per-round ratios.
 #pragma once
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -66,6 +68,53 @@ inline double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// Takes "--rounds=N" (default 3) and each "--<name>=V" of `extra` (values stored
+// in it) out of argv, then hands the rest to Google Benchmark. Returns the rounds.
+inline int init(int argc, char** argv, std::map<std::string, std::string>* extra = nullptr) {
+  int rounds = 3;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    bool taken = false;
+    if (a.rfind("--rounds=", 0) == 0) {
+      rounds = std::stoi(a.substr(9));
+      taken = true;
+    }
+    if (extra) {
+      for (auto& [name, value] : *extra) {
+        const std::string flag = "--" + name + "=";
+        if (a.rfind(flag, 0) == 0) {
+          value = a.substr(flag.size());
+          taken = true;
+        }
+      }
+    }
+    if (!taken) args.push_back(argv[i]);
+  }
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+  return rounds;
+}
+
+// omni's rounds over the baseline's, round by round: the median ratio and the
+// ratios as text ("0.52 0.48 0.50").
+struct Ratios {
+  double median = 0;
+  std::string per_round;
+};
+inline Ratios ratios(const std::vector<double>& omni, const std::vector<double>& base) {
+  std::vector<double> r;
+  Ratios out;
+  for (std::size_t i = 0; i < omni.size() && i < base.size(); ++i) {
+    r.push_back(base[i] > 0 ? omni[i] / base[i] : 0);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%s%.2f", i ? " " : "", r.back());
+    out.per_round += buf;
+  }
+  out.median = median(std::move(r));
+  return out;
 }
 
 }  // namespace omni::bench

@@ -95,18 +95,7 @@ void BM_SharedMutexMapFind(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rounds = 3;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--rounds=", 0) == 0) {
-      rounds = std::stoi(a.substr(9));
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  int n = static_cast<int>(args.size());
-  benchmark::Initialize(&n, args.data());
+  const int rounds = omni::bench::init(argc, argv);
   fixture();  // built before timing
   auto name = [](const char* b, int r) { return std::string(b) + "/round:" + std::to_string(r); };
   for (int threads : {1, 4}) {

@@ -82,20 +82,9 @@ void BM_RawIteration(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rounds = 3;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--rounds=", 0) == 0) {
-      rounds = std::stoi(a.substr(9));
-    } else if (a.rfind("--events=", 0) == 0) {
-      g_events = std::stoull(a.substr(9));
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  int n = static_cast<int>(args.size());
-  benchmark::Initialize(&n, args.data());
+  std::map<std::string, std::string> extra = {{"events", std::to_string(g_events)}};
+  const int rounds = omni::bench::init(argc, argv, &extra);
+  g_events = std::stoull(extra["events"]);
   build_log();
   for (int r = 0; r < rounds; ++r) {
     const std::string round = "/round:" + std::to_string(r);
@@ -112,16 +101,9 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&c);
   const std::vector<double> a = c.results["rebuild_projections/iterations:1/real_time"];
   const std::vector<double> b = c.results["rocksdb_iteration/iterations:1/real_time"];
-  std::vector<double> ratios;
-  std::string per_round;
-  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-    ratios.push_back(b[i] > 0 ? a[i] / b[i] : 0);
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%s%.2f", i ? " " : "", ratios.back());
-    per_round += buf;
-  }
+  const omni::bench::Ratios r = omni::bench::ratios(a, b);
   std::printf("\n%llu events: rebuild_projections %.0f events/s, raw RocksDB iteration %.0f events/s, "
               "ratio %.2f (per round %s; target >= 0.35)\n",
-              static_cast<unsigned long long>(g_events), median(a), median(b), median(ratios), per_round.c_str());
+              static_cast<unsigned long long>(g_events), median(a), median(b), r.median, r.per_round.c_str());
   return 0;
 }

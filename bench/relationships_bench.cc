@@ -115,18 +115,7 @@ void BM_RawPrefixScan(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rounds = 3;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--rounds=", 0) == 0) {
-      rounds = std::stoi(a.substr(9));
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  int n = static_cast<int>(args.size());
-  benchmark::Initialize(&n, args.data());
+  const int rounds = omni::bench::init(argc, argv);
   for (std::int64_t fanout : {10, 1000}) {
     for (int r = 0; r < rounds; ++r) {
       const std::string round = "/round:" + std::to_string(r);
@@ -145,16 +134,9 @@ int main(int argc, char** argv) {
     const std::string a_name = std::string("get_related/") + fanout;
     const std::string b_name = std::string("rocksdb_prefix_scan/") + fanout;
     const std::vector<double> a = c.results[a_name], b = c.results[b_name];
-    std::vector<double> ratios;
-    std::string per_round;
-    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-      ratios.push_back(b[i] > 0 ? a[i] / b[i] : 0);
-      char r[16];
-      std::snprintf(r, sizeof r, "%s%.2f", i ? " " : "", ratios.back());
-      per_round += r;
-    }
+    const omni::bench::Ratios r = omni::bench::ratios(a, b);
     std::printf("%-24s %12.0f %-28s %12.0f %7.2f  %s\n", a_name.c_str(), median(a), b_name.c_str(), median(b),
-                median(ratios), per_round.c_str());
+                r.median, r.per_round.c_str());
   }
   std::printf("edges per fixture: %zu (subjects = edges / fan-out)\n", kTotalEdges);
   g_fixtures.clear();

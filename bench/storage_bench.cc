@@ -206,18 +206,7 @@ void memory_per_entry() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rounds = 3;
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--rounds=", 0) == 0) {
-      rounds = std::stoi(a.substr(9));
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  int n = static_cast<int>(args.size());
-  benchmark::Initialize(&n, args.data());
+  const int rounds = omni::bench::init(argc, argv);
 
   // Each pair runs its rounds back to back (omni, baseline, omni, baseline, ...).
   // The read fixtures are built last: loading 1M documents leaves minutes of
@@ -276,16 +265,9 @@ int main(int argc, char** argv) {
       return std::vector<double>{};
     };
     const std::vector<double> a = find(p.omni), b = find(p.base);
-    std::vector<double> ratios;
-    std::string rounds_text;
-    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
-      ratios.push_back(b[i] > 0 ? a[i] / b[i] : 0);
-      char r[16];
-      std::snprintf(r, sizeof r, "%s%.2f", i ? " " : "", ratios.back());
-      rounds_text += r;
-    }
+    const omni::bench::Ratios r = omni::bench::ratios(a, b);
     std::printf("%-40s %12.0f %-40s %12.0f %7.2f  %-16s %s\n", p.omni, median(a), p.base,
-                median(b), median(ratios), p.target, rounds_text.c_str());
+                median(b), r.median, p.target, r.per_round.c_str());
   }
   std::printf("document: %zu bytes of compact JSON\n", make_doc(42).dump().size());
   memory_per_entry();

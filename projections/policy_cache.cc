@@ -13,15 +13,6 @@ void make_key(std::string* k, std::string_view principal, std::string_view actio
   k->append(resource);
 }
 
-// The names that drop d (as PolicyIndex: principal, resource, depends_on), once each.
-std::vector<std::string_view> names_of(const Decision& d) {
-  std::vector<std::string_view> n{d.principal, d.resource};
-  for (const std::string& k : d.depends_on) n.push_back(k);
-  std::sort(n.begin(), n.end());
-  n.erase(std::unique(n.begin(), n.end()), n.end());
-  return n;
-}
-
 }  // namespace
 
 PolicyCacheView::PolicyCacheView(const PolicyIndex& index, std::size_t capacity, Clock clock)
@@ -68,7 +59,7 @@ std::optional<bool> PolicyCacheView::lookup(std::string_view principal, std::str
 }
 
 void PolicyCacheView::erase_locked(Shard& s, std::list<Entry>::iterator it) {
-  for (std::string_view n : names_of(it->d)) {
+  for (std::string_view n : decision_names(it->d)) {
     auto f = by_name_.find(std::string(n));
     if (f == by_name_.end()) continue;
     f->second.erase(it->key);
@@ -84,7 +75,7 @@ void PolicyCacheView::insert_locked(Decision d) {
   make_key(&key, d.principal, d.action, d.resource);
   const std::uint64_t tick = tick_.load(std::memory_order_relaxed) + 2;
   tick_.store(tick, std::memory_order_relaxed);
-  const std::vector<std::string_view> views = names_of(d);
+  const std::vector<std::string_view> views = decision_names(d);
   const std::vector<std::string> names(views.begin(), views.end());  // before d moves
   Shard& s = shard_of(key);
   {

@@ -96,14 +96,17 @@ Result<Decision> decode_decision(std::string_view row_key, std::string_view v) {
   return d;
 }
 
-// The names that drop d: its principal, its resource and its depends_on keys, once each.
-std::vector<std::string_view> names_of(const Decision& d) {
+}  // namespace
+
+std::vector<std::string_view> decision_names(const Decision& d) {
   std::vector<std::string_view> n{d.principal, d.resource};
   for (const std::string& k : d.depends_on) n.push_back(k);
   std::sort(n.begin(), n.end());
   n.erase(std::unique(n.begin(), n.end()), n.end());
   return n;
 }
+
+namespace {
 
 std::vector<std::string_view> names_invalidated(log::EventType type, std::string_view key,
                                                 const log::EventAttrs& attrs) {
@@ -193,7 +196,7 @@ Status PolicyIndex::invalidate(Rows& rows, std::string_view name) const {
       OMNI_ASSIGN_OR_RETURN(Decision d, decode_decision(dkey, *dval));
       if (d.seq == get_u64(*nval)) {
         const std::string t = triple(d.principal, d.action, d.resource);
-        for (std::string_view n : names_of(d)) rows.del(name_key(n, t));
+        for (std::string_view n : decision_names(d)) rows.del(name_key(n, t));
         rows.del(dkey);
         continue;
       }
@@ -209,15 +212,15 @@ Status PolicyIndex::put_decision(Rows& rows, const Decision& d) const {
   OMNI_ASSIGN_OR_RETURN(std::optional<std::string> old, rows.get(dkey));
   if (old) {
     OMNI_ASSIGN_OR_RETURN(Decision o, decode_decision(dkey, *old));
-    const std::vector<std::string_view> keep = names_of(d);
-    for (std::string_view n : names_of(o)) {
+    const std::vector<std::string_view> keep = decision_names(d);
+    for (std::string_view n : decision_names(o)) {
       if (!std::binary_search(keep.begin(), keep.end(), n)) rows.del(name_key(n, t));
     }
   }
   rows.put(dkey, encode_decision(d));
   std::string seq;
   put_u64(&seq, d.seq);
-  for (std::string_view n : names_of(d)) rows.put(name_key(n, t), seq);
+  for (std::string_view n : decision_names(d)) rows.put(name_key(n, t), seq);
   return Status();
 }
 

@@ -48,6 +48,9 @@ struct Decision {
 // The names whose change drops decisions: what an event of a request invalidates.
 // Empty for events that invalidate nothing (stores, versions, decisions).
 std::vector<std::string_view> invalidated_names(const log::EventDraft& d);
+// The names that drop d: its principal, its resource and its depends_on keys, once
+// each, sorted (borrowed from d).
+std::vector<std::string_view> decision_names(const Decision& d);
 
 class PolicyIndex final : public DurableProjection {
  public:
