@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev               # tests
   libbenchmark-dev                        # bench/
   libsqlite3-dev                          # bench/: the SQLite peer
+  libhiredis-dev                          # sinks/redis: the Redis client
+  redis-server redis-tools                # tests and the demo: a real Redis on loopback
 )
 missing=()
 for p in "${packages[@]}"; do
