@@ -286,14 +286,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   // generation of the projections (see ProjectionSet::rebuild) too.
   {
     std::vector<std::string> existing;
-    if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), log->canonical_path_, &existing).ok()) {
-      for (const auto& n : names) {
-        if (std::find(existing.begin(), existing.end(), n) == existing.end()) log->created_at_open_.push_back(n);
-      }
-      for (auto& n : existing) {
-        if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
-      }
-    }
+    const bool listed = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), log->canonical_path_, &existing).ok();
     if (options.read_only) {  // nothing can be created: open what the store has
       for (std::string_view required : {kEventsCf, kMetaCf}) {
         if (std::find(existing.begin(), existing.end(), required) == existing.end()) {
@@ -304,7 +297,14 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
       std::erase_if(names, [&](const std::string& n) {
         return std::find(existing.begin(), existing.end(), n) == existing.end();
       });
-      log->created_at_open_.clear();
+    }
+    if (listed) {
+      for (const auto& n : names) {
+        if (std::find(existing.begin(), existing.end(), n) == existing.end()) log->created_at_open_.push_back(n);
+      }
+      for (auto& n : existing) {
+        if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(std::move(n));
+      }
     }
   }
 
