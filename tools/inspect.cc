@@ -1,6 +1,7 @@
 #include "omni/tools/inspect.h"
 
 #include <filesystem>
+#include <algorithm>
 #include <map>
 
 #include "omni/log/cursor_store.h"
@@ -33,17 +34,25 @@ Result<OJson> meta_rows(const log::EventLog& lg, OJson* checkpoints) {
   std::unique_ptr<rocksdb::Iterator> it(lg.db()->NewIterator(rocksdb::ReadOptions(), lg.column_family(log::kMetaCf)));
   const std::string shared = projections::ProjectionSet::checkpoint_key();
   const std::string own = projections::ProjectionSet::checkpoint_key("");  // "checkpoint/"
+  // A group's batch records the shared row; a projection's own row is where it
+  // joined (or was last replayed to), so it is caught up to the later of the two.
+  Seq shared_seq = 0;
+  std::map<std::string, Seq> own_rows;
   for (it->Seek(shared); it->Valid() && it->key().starts_with(shared); it->Next()) {
     if (it->value().size() != 8) continue;
     const Seq seq = log::EventLog::decode_seq_key(it->value().ToStringView());
     const std::string k = it->key().ToString();
     if (k == shared) {
-      (*checkpoints)["shared"] = seq;
+      shared_seq = seq;
     } else if (k.starts_with(own)) {
-      (*checkpoints)[k.substr(own.size())] = seq;
+      own_rows[k.substr(own.size())] = seq;
     }
   }
   if (!it->status().ok()) return log::from_rocks(it->status(), "reading the checkpoints");
+  (*checkpoints)["shared"] = shared_seq;
+  OJson projections = OJson::object();
+  for (const auto& [name, seq] : own_rows) projections[name] = std::max(seq, shared_seq);
+  (*checkpoints)["projections"] = std::move(projections);
   std::string v;
   rocksdb::Status s = lg.db()->Get(rocksdb::ReadOptions(), lg.column_family(log::kMetaCf),
                                    projections::ProjectionSet::generation_key(), &v);

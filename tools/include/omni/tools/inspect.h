@@ -19,7 +19,9 @@ struct InspectOptions {
 // The report (what --json prints):
 //   store, head {seq, hash, anchor (HASH@SEQ, for --anchor), timestamp},
 //   event_count, disk_bytes, approximate_keys, head_file (OMNI-HEAD) or null,
-//   wal {damaged, detail}, generation, checkpoints {shared, <projection>: seq},
+//   wal {damaged, detail}, generation (of the projections; 0 before the first
+//   rebuild), checkpoints {shared, projections {<name>: the seq it is caught up
+//   to: its own row or the shared one, whichever is later}},
 //   cursors [{name, seq, lag}], column_families [names]
 // and with a key, "key": {name, exists, version, document (or null),
 //   audit {events, pruned_through, first, last, operations {op: count},
