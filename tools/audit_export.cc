@@ -90,11 +90,11 @@ void append_jsonl(std::string& out, const log::Event& e, const log::Hash& hash, 
     }
   }
   out += ",\"prev_hash\":\"";
-  out += log::to_hex(e.prev_hash);
+  append_hex(out, e.prev_hash);
   out += "\",\"hash\":\"";
-  out += log::to_hex(hash);
+  append_hex(out, hash);
   out += "\",\"encoded\":\"";
-  out += base64_encode(bytes);
+  append_base64(out, bytes);
   out += "\"}\n";
 }
 

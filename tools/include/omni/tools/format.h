@@ -31,6 +31,9 @@ bool utf8_valid(std::string_view s);
 // RFC 4648 base64 with padding. decode is strict: kInvalidArgument for any other
 // character, bad padding or length.
 std::string base64_encode(std::string_view bytes);
+void append_base64(std::string& out, std::string_view bytes);
+// Appends the 64 lowercase hex digits of h (as log::to_hex, without a new string).
+void append_hex(std::string& out, const log::Hash& h);
 Result<std::string> base64_decode(std::string_view text);
 
 // 64 lowercase or uppercase hex digits.
