@@ -5,6 +5,7 @@
 #include "omni/redis_backend.h"
 
 #include <charconv>
+#include <mutex>
 #include <utility>
 
 #include "redis_apply_script.h"
@@ -62,7 +63,8 @@ struct RedisBackend::Impl {
         pool(std::move(endpoint), {o.connect_timeout, o.command_timeout}, o.max_connections,
              sinks::redis::kApplyScript),
         applies_key(o.count_applies ? layout.applies() : std::string()),
-        where(pool.endpoint().describe()) {}
+        where(pool.endpoint().describe()),
+        max_scratch(o.max_connections) {}
 
   // f(Connection&) -> Status on a pooled connection; once more on a fresh one when
   // a reused connection failed in transport (not by timing out).
@@ -87,11 +89,43 @@ struct RedisBackend::Impl {
                                " (is this Redis?)");
   }
 
+  // An empty ScriptCall, with the memory of an earlier batch when one is free:
+  // allocating a batch's few hundred KB afresh each time cost as much client time
+  // (page faults, copies) as encoding it. Given back by the deleter.
+  struct GiveBack {
+    Impl* impl;
+    void operator()(ScriptCall* call) const { impl->give_back(call); }
+  };
+  using Scratch = std::unique_ptr<ScriptCall, GiveBack>;
+  Scratch scratch_call() {
+    std::unique_ptr<ScriptCall> call;
+    {
+      std::lock_guard lock(scratch_mu);
+      if (!scratch.empty()) {
+        call = std::move(scratch.back());
+        scratch.pop_back();
+      }
+    }
+    if (!call) call = std::make_unique<ScriptCall>();
+    return Scratch(call.release(), GiveBack{this});
+  }
+  void give_back(ScriptCall* raw) {
+    std::unique_ptr<ScriptCall> call(raw);
+    if (call->body.capacity() > 2 * kMaxBytesPerCall) return;  // one huge document: let it go
+    call->body.clear();
+    call->records.clear();
+    std::lock_guard lock(scratch_mu);
+    if (scratch.size() < max_scratch) scratch.push_back(std::move(call));
+  }
+
   const Layout layout;
   const ChangeEncoder encoder;
   Pool pool;
   const std::string applies_key;
   const std::string where;  // "redis 127.0.0.1:6379"
+  const std::size_t max_scratch;  // one per connection
+  std::mutex scratch_mu;
+  std::vector<std::unique_ptr<ScriptCall>> scratch;  // guarded by scratch_mu
 };
 
 Status RedisBackend::Impl::run(const ScriptCall& call, std::string_view wkey, std::string_view through,
@@ -162,7 +196,15 @@ Status RedisBackend::apply(const ChangeBatch& batch) {
   const std::string wkey = impl_->layout.watermark();
   std::size_t next = 0;
   do {
-    ScriptCall call;
+    Impl::Scratch scratch = impl_->scratch_call();
+    ScriptCall& call = *scratch;
+    // Sized once: growing a buffer of a few hundred KB by doubling cost more
+    // client time (copies) than encoding the changes.
+    std::size_t bytes = 0;
+    const std::size_t last = std::min(changes.size(), next + kMaxChangesPerCall);
+    for (std::size_t i = next; i < last; ++i) bytes += changes[i].json.size() + 3 * changes[i].key.size() + 64;
+    call.body.reserve(16 * (last - next), std::min(bytes, kMaxBytesPerCall + (1 << 16)));
+    call.records.reserve(last - next);
     while (next < changes.size() && call.records.size() < kMaxChangesPerCall &&
            call.body.bytes() < kMaxBytesPerCall) {
       OMNI_RETURN_IF_ERROR(impl_->encoder.add(changes[next], &call));

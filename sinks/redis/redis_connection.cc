@@ -147,19 +147,17 @@ Status Connection::load_script() {
 Result<std::vector<Reply>> Connection::pipeline(const std::vector<Command>& commands,
                                                 std::string_view what) {
   if (broken_) return Status::unavailable(endpoint_.describe() + ": the connection failed before");
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
   for (const Command& cmd : commands) {
-    argv.clear();
-    lens.clear();
+    argv_.clear();
+    lens_.clear();
     for (const Argv* part : cmd) {
       for (std::size_t i = 0; i < part->size(); ++i) {
-        argv.push_back((*part)[i].data());
-        lens.push_back((*part)[i].size());
+        argv_.push_back((*part)[i].data());
+        lens_.push_back((*part)[i].size());
       }
     }
     // Formats into the context's output buffer; nothing is written yet.
-    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv_.size()), argv_.data(), lens_.data()) != REDIS_OK) {
       return transport_failure(what);
     }
   }

@@ -46,8 +46,14 @@ class Argv {
     const char* end = std::to_chars(buf, buf + sizeof buf, n).ptr;
     add(std::string_view(buf, static_cast<std::size_t>(end - buf)));
   }
+  // Empties it, keeping the memory for the next use.
+  void clear() {
+    buf_.clear();
+    spans_.clear();
+  }
   std::size_t size() const { return spans_.size(); }
   std::size_t bytes() const { return buf_.size(); }
+  std::size_t capacity() const { return buf_.capacity(); }
   std::string_view operator[](std::size_t i) const { return {buf_.data() + spans_[i].first, spans_[i].second}; }
 
  private:
@@ -106,6 +112,8 @@ class Connection {
   const std::string_view script_;
   redisContext* ctx_;
   std::string sha_;
+  std::vector<const char*> argv_;  // pipeline()'s scratch, kept to spare reallocations
+  std::vector<std::size_t> lens_;
   bool broken_ = false;
   bool timed_out_ = false;
 };

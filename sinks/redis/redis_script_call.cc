@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "redis_errors.h"
+#include "redis_json_fields.h"
 
 namespace omni::sinks::redis {
 namespace {
@@ -46,12 +47,8 @@ Status ChangeEncoder::add_store(std::string_view key, const Json& doc, Seq seq, 
     return Status::invalid_argument("redis: " + what(seq, ChangeType::kStore, key) + ": the document is a JSON " +
                                     doc.type_name() + ", not an object (a hash holds its top-level fields)");
   }
+  add_store_header(key, seq, 2 * doc.size(), call);
   Argv& a = call->body;
-  a.add("S");
-  a.add_number(seq);
-  a.add(layout_.document(key));
-  a.add(key);
-  a.add_number(2 * doc.size());
   try {
     for (const auto& [name, value] : doc.items()) {
       a.add(Layout::field(name));
@@ -63,6 +60,16 @@ Status ChangeEncoder::add_store(std::string_view key, const Json& doc, Seq seq, 
   }
   call->records.push_back({seq, ChangeType::kStore, key});
   return Status();
+}
+
+void ChangeEncoder::add_store_header(std::string_view key, Seq seq, std::size_t field_args,
+                                    ScriptCall* call) const {
+  Argv& a = call->body;
+  a.add("S");
+  a.add_number(seq);
+  a.add(layout_.document(key));
+  a.add(key);
+  a.add_number(field_args);
 }
 
 Status ChangeEncoder::add_delete(std::string_view key, Seq seq, ScriptCall* call) const {
@@ -80,7 +87,19 @@ Status ChangeEncoder::add_delete(std::string_view key, Seq seq, ScriptCall* call
 Status ChangeEncoder::add(const Change& c, ScriptCall* call) const {
   switch (c.type) {
     case ChangeType::kStore: {
-      // The JSON text came from the log, so it parses; if it does not, it never will.
+      // The common case, compact text as the log holds it: fields sent as they are.
+      std::vector<JsonField> fields;
+      if (split_compact_object(c.json, &fields)) {
+        OMNI_RETURN_IF_ERROR(check_seq(c.seq, c.type, c.key));
+        add_store_header(c.key, c.seq, 2 * fields.size(), call);
+        for (const JsonField& f : fields) {
+          call->body.add(Layout::field(f.name));
+          call->body.add(f.value);
+        }
+        call->records.push_back({c.seq, c.type, c.key});
+        return Status();
+      }
+      // Anything else is parsed; if it does not parse, it never will.
       Json doc = Json::parse(c.json, nullptr, /*allow_exceptions=*/false);
       if (doc.is_discarded()) {
         return Status::invalid_argument("redis: " + what(c.seq, c.type, c.key) + ": the document is not valid JSON");

@@ -46,6 +46,9 @@ class ChangeEncoder {
   Status add_delete(std::string_view key, Seq seq, ScriptCall* call) const;
 
  private:
+  // The store record up to its fields: S seq doc akey n.
+  void add_store_header(std::string_view key, Seq seq, std::size_t field_args, ScriptCall* call) const;
+
   const Layout& layout_;
   const std::chrono::seconds version_ttl_;
 };
