@@ -75,6 +75,10 @@ TEST(BackendsTest, EveryEventTypeIsReplicated) {
   EXPECT_EQ(stats.backends[0].lag, 0u);
   EXPECT_TRUE(stats.backends[0].healthy);
   EXPECT_GE(stats.backends[0].applied_events, 6u);
+  const std::string text = s->metrics_text();
+  EXPECT_NE(text.find("omni_backend_cursor{backend=\"mem\"} " + std::to_string(*last) + "\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("omni_backend_healthy{backend=\"mem\"} 1\n"), std::string::npos);
 }
 
 TEST(BackendsTest, BadNamesAndDuplicatesAreRefused) {
