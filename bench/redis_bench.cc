@@ -177,7 +177,7 @@ void BM_EvalshaPerChange(benchmark::State& state) {
       const std::uint64_t seq = f.eval_seq++;
       const omni::Json doc = omni::Json::parse(f.docs[seq % kDocs]);  // as the adapter must
       const std::string key = omni::bench::key_of(seq % kKeys);
-      args.assign({"EVALSHA", f.sha, "0", "eval:sink:applied", std::to_string(seq), "0", "", "S",
+      args.assign({"EVALSHA", f.sha, "0", "eval:sink:applied", std::to_string(seq), "0", "", "", "S",
                    std::to_string(seq), "eval:" + key, key, std::to_string(2 * doc.size())});
       for (const auto& [name, value] : doc.items()) {
         args.push_back(name);

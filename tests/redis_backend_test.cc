@@ -538,6 +538,58 @@ TEST_F(RedisBackendTest, WatermarkIsSetWithTheBatchAndAbsentAfterFlushall) {
   EXPECT_FALSE(wiped->has_value());
 }
 
+TEST_F(RedisBackendTest, AWatermarkOtherThanExpectedIsNotFoundAndWritesNothing) {
+  auto b = backend();
+  ChangeBatch first = batch({store(1, "a", {{"v", 1}})}, 5);
+  first.expected_watermark = std::optional<Seq>();  // none yet
+  ASSERT_TRUE(b->apply(first).ok());
+  ChangeBatch next = batch({store(6, "b", {{"v", 6}})}, 6);
+  next.expected_watermark = std::optional<Seq>(4);
+  const std::string before = snapshot(redis_);
+  Status s = b->apply(next);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.to_string();
+  EXPECT_NE(s.message().find("the watermark is 5, not 4"), std::string::npos) << s.message();
+  EXPECT_EQ(snapshot(redis_), before);
+  next.expected_watermark = std::optional<Seq>(5);
+  ASSERT_TRUE(b->apply(next).ok());
+  EXPECT_EQ(**b->watermark(), 6u);
+  // Wiped between two batches: noticed by the next one, which writes nothing.
+  ASSERT_TRUE(redis_.flushall());
+  ChangeBatch after_wipe = batch({store(7, "c", {{"v", 7}})}, 7);
+  after_wipe.expected_watermark = std::optional<Seq>(6);
+  s = b->apply(after_wipe);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.to_string();
+  EXPECT_NE(s.message().find("the watermark is absent, not 6"), std::string::npos) << s.message();
+  EXPECT_EQ(cli({"DBSIZE"}), "0\n");
+  // Split into several script calls, each expects what the one before left.
+  std::vector<Change> many;
+  for (Seq q = 1; q <= 2500; ++q) many.push_back(store(q, "k" + std::to_string(q), {{"q", q}}));
+  ChangeBatch big = batch(many, 2500);
+  big.expected_watermark = std::optional<Seq>();
+  ASSERT_TRUE(b->apply(big).ok());
+  EXPECT_EQ(**b->watermark(), 2500u);
+}
+
+TEST_F(RedisBackendTest, ThroughZeroMovesNoWatermark) {
+  auto b = counting();
+  ASSERT_TRUE(b->apply(batch({store(5, "a", {{"v", 5}})}, 10)).ok());
+  // A re-seed's first parts and a retried dead letter: out of order, per item only.
+  ASSERT_TRUE(b->apply(batch({store(3, "dead", {{"v", 3}}), store(4, "a", {{"v", 4}})}, 0, true)).ok());
+  EXPECT_EQ(**b->watermark(), 10u);
+  EXPECT_EQ(**b->load_data("dead"), (Json{{"v", 3}}));  // below the watermark, applied anyway
+  EXPECT_EQ(**b->load_data("a"), (Json{{"v", 5}}));     // older than the item: refused
+  // A re-seed of an empty target: no watermark until its closing mark.
+  ASSERT_TRUE(redis_.flushall());
+  ChangeBatch part = batch({store(9, "x", {{"v", 9}})}, 0, true);
+  part.expected_watermark = std::optional<Seq>();
+  ASSERT_TRUE(b->apply(part).ok());
+  EXPECT_FALSE(b->watermark()->has_value());
+  ChangeBatch mark = batch({}, 12);
+  mark.expected_watermark = std::optional<Seq>();
+  ASSERT_TRUE(b->apply(mark).ok());
+  EXPECT_EQ(**b->watermark(), 12u);
+}
+
 TEST_F(RedisBackendTest, ARefusedBatchWritesNothingAndLeavesTheWatermark) {
   auto b = counting();
   ASSERT_TRUE(b->apply(batch({store(1, "a", {{"v", 1}})}, 1)).ok());

@@ -11,8 +11,8 @@ namespace omni::sinks::redis {
 //   only errors left are those Redis raises before the first write (OOM).
 // - Expiries are judged by Redis's clock (TIME), the clock PXAT is judged by.
 const std::string_view kApplyScript = R"lua(
-local wkey, through, reseed, akey = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4]
-local last = #ARGV
+local wkey, through, reseed, akey, expect = ARGV[1], ARGV[2], ARGV[3] == '1', ARGV[4], ARGV[5]
+local first, last = 6, #ARGV
 
 local function fail(i, msg) return redis.error_reply('OMNI ' .. i .. ' ' .. msg) end
 
@@ -37,18 +37,23 @@ local function prefetch(k)
   return nil
 end
 
-local wm = -1
+local wm, wtext = -1, false
 if wkey ~= '' then
   local e = clash(wkey, 'string')
   if e then return fail(0, e) end
-  wm = tonumber(redis.call('GET', wkey) or '') or -1
+  wtext = redis.call('GET', wkey)
+  wm = tonumber(wtext or '') or -1
+  -- Not where the caller left it (wiped, or lost writes): nothing is applied.
+  if expect ~= '' and (wtext or '-') ~= expect then
+    return redis.error_reply('OMNIWM ' .. (wtext or '-'))
+  end
 end
 if akey ~= '' then
   local e = clash(akey, 'hash')
   if e then return fail(0, e) end
 end
 
-local i, c = 5, 0
+local i, c = first, 0
 while i <= last do
   c = c + 1
   local op, e = ARGV[i], nil
@@ -127,7 +132,7 @@ local function invalidate(by)
   end
 end
 
-i = 5
+i = first
 while i <= last do
   local op, s = ARGV[i], ARGV[i + 1]
   local seq = tonumber(s)
@@ -219,8 +224,9 @@ end
 
 if wkey ~= '' and through ~= '' and (reseed or tonumber(through) > wm) then
   redis.call('SET', wkey, through)
+  wtext = through
 end
-return applied
+return {applied, wtext or ''}
 )lua";
 
 }  // namespace omni::sinks::redis

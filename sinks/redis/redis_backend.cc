@@ -78,9 +78,15 @@ struct RedisBackend::Impl {
     }
   }
 
-  // One EVALSHA of `call`. `wkey` "" leaves the watermark alone; `through` "" does
-  // not move it.
-  Status run(const ScriptCall& call, std::string_view wkey, std::string_view through, bool reseed);
+  // What one EVALSHA of the apply script is told (redis_apply_script.h's ARGV).
+  struct Target {
+    std::string_view wkey;     // "": leave the watermark alone (store_data/delete_data)
+    std::string_view through;  // "": do not move it
+    bool reseed = false;
+    std::string_view expect;   // "": no check; "-": none; else the decimal it must be
+  };
+  // Runs `call`; *after (when not null) receives the watermark after it ("": none).
+  Status run(const ScriptCall& call, const Target& t, std::string* after = nullptr);
   Status script_error(const ScriptCall& call, std::string_view text) const;
   // A reply of an unexpected type: the server is not behaving as Redis does.
   Status not_redis(Connection& c, std::string_view what) const {
@@ -128,13 +134,17 @@ struct RedisBackend::Impl {
   std::vector<std::unique_ptr<ScriptCall>> scratch;  // guarded by scratch_mu
 };
 
-Status RedisBackend::Impl::run(const ScriptCall& call, std::string_view wkey, std::string_view through,
-                               bool reseed) {
+Status RedisBackend::Impl::run(const ScriptCall& call, const Target& t, std::string* after) {
   return with_connection([&](Connection& c) -> Status {
     for (bool reloaded = false;; reloaded = true) {
-      const Argv head{"EVALSHA", c.script_sha(), "0", wkey, through, reseed ? "1" : "0", applies_key};
+      const Argv head{"EVALSHA",  c.script_sha(), "0",        t.wkey, t.through,
+                      t.reseed ? "1" : "0",       applies_key, t.expect};
       OMNI_ASSIGN_OR_RETURN(Reply r, c.call({&head, &call.body}, "applying changes"));
-      if (r->type == REDIS_REPLY_INTEGER) return Status();
+      if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER &&
+          r->element[1]->type == REDIS_REPLY_STRING) {
+        if (after) after->assign(reply_text(*r->element[1]));
+        return Status();
+      }
       if (r->type != REDIS_REPLY_ERROR) return not_redis(c, "EVALSHA");
       const std::string_view text = reply_text(*r);
       // The server lost its scripts (SCRIPT FLUSH, a restart behind a proxy): the
@@ -142,6 +152,13 @@ Status RedisBackend::Impl::run(const ScriptCall& call, std::string_view wkey, st
       if (!reloaded && sinks::redis::error_code(text) == "NOSCRIPT") {
         OMNI_RETURN_IF_ERROR(c.load_script());
         continue;
+      }
+      if (text.starts_with("OMNIWM ")) {
+        const std::string_view now = text.substr(7);
+        return Status::not_found(where + ": the watermark is " +
+                                 (now == "-" ? std::string("absent") : sinks::redis::printable(now)) +
+                                 ", not " + (t.expect == "-" ? std::string("absent") : std::string(t.expect)) +
+                                 " as expected (the target was wiped or lost writes); nothing was applied");
       }
       return script_error(call, text);
     }
@@ -189,11 +206,17 @@ Status RedisBackend::apply(const ChangeBatch& batch) {
   }
   const std::vector<Change>& changes = batch.changes;
   // A call before the last raises the watermark to just below the oldest change
-  // still to come (a reseed's seqs are unordered: it waits for the last call).
+  // still to come (changes out of log order wait for the last call).
   std::vector<Seq> min_after(changes.size() + 1, batch.through + 1);
   for (std::size_t i = changes.size(); i-- > 0;) min_after[i] = std::min(min_after[i + 1], changes[i].seq);
 
   const std::string wkey = impl_->layout.watermark();
+  // Each call after the first expects what the one before it left.
+  std::string expect;
+  if (batch.expected_watermark) {
+    expect = *batch.expected_watermark ? std::to_string(**batch.expected_watermark) : "-";
+  }
+  std::string after;
   std::size_t next = 0;
   do {
     Impl::Scratch scratch = impl_->scratch_call();
@@ -210,13 +233,16 @@ Status RedisBackend::apply(const ChangeBatch& batch) {
       OMNI_RETURN_IF_ERROR(impl_->encoder.add(changes[next], &call));
       ++next;
     }
-    std::string through;
-    if (next == changes.size()) {
-      through = std::to_string(batch.through);
-    } else if (!batch.reseed && min_after[next] > 0) {
-      through = std::to_string(std::min(min_after[next] - 1, batch.through));
+    std::string through;  // through 0 moves nothing
+    if (batch.through > 0) {
+      if (next == changes.size()) {
+        through = std::to_string(batch.through);
+      } else if (!batch.reseed && min_after[next] > 1) {
+        through = std::to_string(std::min(min_after[next] - 1, batch.through));
+      }
     }
-    OMNI_RETURN_IF_ERROR(impl_->run(call, wkey, through, batch.reseed));
+    OMNI_RETURN_IF_ERROR(impl_->run(call, {wkey, through, batch.reseed, expect}, &after));
+    if (!expect.empty()) expect = after.empty() ? "-" : after;
   } while (next < changes.size());
   return Status();
 }
@@ -224,13 +250,13 @@ Status RedisBackend::apply(const ChangeBatch& batch) {
 Status RedisBackend::store_data(std::string_view key, const Json& doc, Seq seq) {
   ScriptCall call;
   OMNI_RETURN_IF_ERROR(impl_->encoder.add_store(key, doc, seq, &call));
-  return impl_->run(call, "", "", false);
+  return impl_->run(call, {});
 }
 
 Status RedisBackend::delete_data(std::string_view key, Seq seq) {
   ScriptCall call;
   OMNI_RETURN_IF_ERROR(impl_->encoder.add_delete(key, seq, &call));
-  return impl_->run(call, "", "", false);
+  return impl_->run(call, {});
 }
 
 Result<std::optional<Json>> RedisBackend::load_data(std::string_view key) {

@@ -37,16 +37,20 @@
 //
 // Applying: every batch is one Lua script call (loaded once per connection with
 // SCRIPT LOAD, run with EVALSHA, loaded again after a NOSCRIPT), so it is atomic.
-// The script first checks that every key it will write is absent or of its type;
-// if one is not (WRONGTYPE: a key someone else wrote) it writes nothing. Then it
-// applies each change only if its seq is newer than the item's stored one
-// (documents: "_seq"; relationships and versions: the member's score; a policy
-// decision: only if its value or expiry differs) and, unless batch.reseed, only
-// if its seq is above the watermark; finally it raises the watermark to
-// batch.through (a reseed sets it to through). Replaying a batch therefore leaves
-// Redis byte-for-byte unchanged. A batch of more than 1,000 changes (or 4 MiB) is
-// split into several script calls, run in order; each raises the watermark only
-// past what it applied. Seqs must be below 2^53 (Lua numbers are doubles).
+// The script first compares the watermark with batch.expected_watermark when that
+// is set (a mismatch: nothing is written, kNotFound); then checks that every key
+// it will write is absent or of its type (if one is not, WRONGTYPE: a key someone
+// else wrote, it writes nothing). Then it applies each change only if its seq is
+// newer than the item's stored one (documents: "_seq"; relationships and
+// versions: the member's score; a policy decision: only if its value or expiry
+// differs) and, unless batch.reseed (changes out of log order), only if its seq
+// is above the watermark; finally it raises the watermark to batch.through (a
+// reseed batch sets it to through as it is; through 0 leaves it). Replaying a
+// batch therefore leaves Redis byte-for-byte unchanged. A batch of more than
+// 1,000 changes (or 4 MiB) is split into several script calls, run in order; each
+// raises the watermark only past what it applied, and each after the first
+// expects the watermark the one before it left. Seqs must be below 2^53 (Lua
+// numbers are doubles).
 //
 // Errors (see omni::Backend::apply): no connection, a timeout, a refused password
 // (NOAUTH/WRONGPASS), LOADING, BUSY, OOM, READONLY, or an answer that is not Redis
@@ -54,7 +58,8 @@
 // authentication failed (WRONGPASS)"); the password is never in a message. A
 // change Redis refuses for good (WRONGTYPE) is kBackend naming its seq; a change
 // that cannot be encoded (a document that is not a JSON object, a seq of 2^53 or
-// more) is kInvalidArgument. A failed call writes nothing.
+// more) is kInvalidArgument; a watermark other than batch.expected_watermark is
+// kNotFound. A failed script call writes nothing.
 //
 // Timeouts: connect_timeout bounds connecting; command_timeout bounds each wait
 // for the socket (hiredis sets SO_RCVTIMEO/SO_SNDTIMEO), not a whole call. A
