@@ -445,6 +445,7 @@ void SinkWorker::run_batch() {
   if (flush.coalesce) coalesce(&batch.changes);
 
   Status s = apply(batch);
+  if (!s.ok()) deps_.logger->debug("backend '{}': applying seqs {}..{} failed: {}", name_, at + 1, batch.through, s.to_string());
   if (s.code() == StatusCode::kNotFound) {
     // The target is not where we left it (wiped, or it lost writes): read its
     // position again now; an empty one is re-seeded.
