@@ -158,6 +158,32 @@ std::string prometheus_text(const Metrics& m, const Statistics& s) {
   gauge("omni_cache_evictions_total", "counter", "LRU view evictions.",
         static_cast<double>(s.cache.evictions));
   gauge("omni_disk_bytes", "gauge", "SST and live WAL bytes.", static_cast<double>(s.disk_bytes));
+  gauge("omni_offline", "gauge", "1 while offline mode is on.", s.offline ? 1 : 0);
+  // Per backend; names are [A-Za-z0-9_.-] (validated), so they need no escaping.
+  auto per_backend = [&](const char* name, const char* type, const char* help, auto value) {
+    if (s.backends.empty()) return;
+    head(name, type, help);
+    for (const BackendStatistics& b : s.backends) {
+      std::snprintf(line, sizeof line, "%s{backend=\"%s\"} %.17g\n", name, b.name.c_str(),
+                    static_cast<double>(value(b)));
+      out += line;
+    }
+  };
+  per_backend("omni_backend_cursor", "gauge", "Every event up to this seq is applied by the backend.",
+              [](const BackendStatistics& b) { return b.cursor; });
+  per_backend("omni_backend_lag_events", "gauge", "head_seq - cursor.", [](const BackendStatistics& b) { return b.lag; });
+  per_backend("omni_backend_applied_events_total", "counter", "Changes the backend acknowledged.",
+              [](const BackendStatistics& b) { return b.applied_events; });
+  per_backend("omni_backend_batches_total", "counter", "Batches the backend acknowledged.",
+              [](const BackendStatistics& b) { return b.batches; });
+  per_backend("omni_backend_retries_total", "counter", "Failed attempts, each retried after a backoff.",
+              [](const BackendStatistics& b) { return b.retries; });
+  per_backend("omni_backend_dead_letters", "gauge", "Changes the backend rejected for good.",
+              [](const BackendStatistics& b) { return b.dead_letters; });
+  per_backend("omni_backend_healthy", "gauge", "1 when the backend's last attempt succeeded.",
+              [](const BackendStatistics& b) { return b.healthy ? 1 : 0; });
+  per_backend("omni_backend_ahead_of_log", "gauge", "1 when the backend holds seqs past the local head.",
+              [](const BackendStatistics& b) { return b.ahead_of_log ? 1 : 0; });
   return out;
 }
 

@@ -69,7 +69,7 @@ Result<Seq> Storage::cache_policy_decision(std::string_view identity, std::strin
   wo.sync = po.sync;
   Result<detail::AppendResult> r = impl_->writes().append(std::move(drafts), {}, wo, false);
   if (!r.ok()) return refuse(r.status());
-  return op.finish(Result<Seq>(r->first_seq));
+  return op.finish(impl_->writes().settle(*r, r->first_seq));
 }
 
 Result<std::optional<bool>> Storage::get_cached_policy(std::string_view identity, std::string_view action,

@@ -40,7 +40,7 @@ Result<Seq> write_edge(detail::StorageImpl& impl, log::EventType type, std::stri
   OMNI_ASSIGN_OR_RETURN(detail::AppendResult r,
                         writes.append(std::move(drafts), {}, wo, want && writes.wants_slot()));
   if (want || r.listened) notifier.publish(r.first_seq, r.listened, {}, writes.edge_changes(r));
-  return r.first_seq;
+  return writes.settle(r, r.first_seq);
 }
 
 projections::Page page_of(const ListOptions& lo) { return {lo.limit, lo.start_after}; }

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include "omni/log/deadline.h"
+#include "reseed.h"
 #include "rocksdb_logger.h"
 #include "storage_impl.h"
 #include "validation.h"
@@ -32,6 +33,8 @@ Status StorageImpl::open() {
   log::EventLogOptions lo;
   lo.path = options_.path;
   lo.extra_column_families = projections::column_families();
+  lo.extra_column_families.emplace_back(sinks::kSinkCursorsCf);
+  lo.extra_column_families.emplace_back(sinks::kDeadLettersCf);
   lo.write_buffer_size = options_.write_buffer_size;
   lo.block_cache_size = options_.block_cache_size;
   lo.info_log = make_rocksdb_logger(logger_);
@@ -79,6 +82,8 @@ Status StorageImpl::open() {
   writes_ = std::make_unique<WritePath>(options_, *log_, reads_, notifier_, *audit_, health_, logger_);
   version_keeper_ = std::make_unique<VersionKeeper>(options_, [this]() -> projections::VersionIndex& { return versions(); }, *writes_, life_, pool_, health_, logger_);
   version_keeper_->start();
+  backends_ = std::make_unique<BackendRegistry>(options_, *log_, make_seed(*this), logger_);
+  writes_->set_backends(backends_.get());
   if (!options_.preload_keys.empty()) {
     if (Status s = reads_.preload(options_.preload_keys); !s.ok()) {
       return Status(s.code(), "preloading keys failed: " + s.message());
@@ -133,6 +138,10 @@ Statistics StorageImpl::statistics() {
   }
   s.disk_bytes = sst + wal;
   s.policy_cache = PolicyKeeper::statistics(*policy_view_);
+  if (backends_) {
+    s.offline = backends_->offline();
+    s.backends = backends_->statistics();
+  }
   return s;
 }
 
@@ -155,6 +164,7 @@ Status StorageImpl::close(bool with_deadline) {
           : std::chrono::steady_clock::time_point::max();
   life_.start_closing();
   version_keeper_->stop();  // no cleanup pass starts now; a running one stops soon
+  if (backends_) backends_->begin_close();  // writes waiting for a backend return now
   log_->interrupt_waiters();
   if (!life_.wait_idle(deadline)) {
     return Status::timed_out(std::to_string(life_.in_flight()) + " call(s) and " +
@@ -168,6 +178,9 @@ Status StorageImpl::close(bool with_deadline) {
     logger_->warn("close: dropping {} queued async callback deliveries", life_.callbacks_pending());
     notifier_.drop_pending();
   }
+  // Write-behind work drains while there is time; what is left resumes from the
+  // backends' positions when they are added again.
+  if (backends_) backends_->close(deadline);
   {
     std::lock_guard l(stats_mu_);
     final_statistics_ = statistics();  // for get_statistics() after close
@@ -178,6 +191,7 @@ Status StorageImpl::close(bool with_deadline) {
   pool_.stop();
   pool_.join();
   writes_.reset();
+  backends_.reset();
   projections_.reset();  // audit_ stays: audit().config() answers after close
   // policy_view_ stays: policy_cache().statistics() answers after close
   log_.reset();
@@ -239,7 +253,8 @@ Storage::Storage(std::unique_ptr<detail::StorageImpl> impl)
       audit_(*impl_),
       notifications_(*impl_),
       versioning_(*impl_),
-      policy_cache_(*impl_) {}
+      policy_cache_(*impl_),
+      dead_letters_(*impl_) {}
 
 Storage::~Storage() {
   if (impl_->on_engine_thread()) {
@@ -327,13 +342,21 @@ Result<Seq> Storage::store_batch(std::vector<BatchItem> items, const WriteOption
 Result<std::optional<Json>> Storage::load_data(std::string_view key) {
   OpScope op(*impl_, Op::kLoadData, key);
   if (!op.admitted()) return detail::closed_status();
-  return op.finish(impl_->reads().load_copy(key));
+  Result<std::optional<Json>> r = impl_->reads().load_copy(key);
+  if (r.ok() && !*r && !impl_->backends().empty()) {
+    if (auto doc = detail::read_fallback(*impl_, key)) return op.finish(Result<std::optional<Json>>(*doc));
+  }
+  return op.finish(std::move(r));
 }
 
 Result<std::shared_ptr<const Json>> Storage::load_shared(std::string_view key) {
   OpScope op(*impl_, Op::kLoadData, key);
   if (!op.admitted()) return detail::closed_status();
-  return op.finish(impl_->reads().load(key));
+  Result<std::shared_ptr<const Json>> r = impl_->reads().load(key);
+  if (r.ok() && !*r && !impl_->backends().empty()) {
+    if (auto doc = detail::read_fallback(*impl_, key)) return op.finish(Result<std::shared_ptr<const Json>>(doc));
+  }
+  return op.finish(std::move(r));
 }
 
 Result<Seq> Storage::get_version(std::string_view key) {
@@ -368,9 +391,18 @@ Health Storage::check_health() {
     h.head_seq = lg.head_seq();
   }
   if (Status d = impl_->health().damage(); !d.ok()) problems.push_back(d.to_string());
+  h.backends = impl_->backends().health(/*probe=*/true);
+  for (const BackendHealth& b : h.backends) {
+    if (b.status == "healthy" || b.status == "paused") continue;
+    problems.push_back("backend '" + b.name + "' is " + b.status + (b.last_error.empty() ? "" : ": " + b.last_error));
+  }
   if (!problems.empty()) {
     h.status = HealthStatus::kDegraded;
     for (std::size_t i = 0; i < problems.size(); ++i) h.detail += (i ? "; " : "") + problems[i];
+  }
+  if (impl_->backends().offline()) {
+    h.status = HealthStatus::kOffline;
+    h.detail = "offline mode: writes stay local until disable_offline_mode()" + (h.detail.empty() ? "" : "; " + h.detail);
   }
   return h;
 }

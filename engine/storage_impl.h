@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "audit_trail.h"
+#include "backend_registry.h"
 #include "health_record.h"
 #include "lifecycle.h"
 #include "metrics.h"
@@ -80,6 +81,7 @@ class StorageImpl {
   projections::PolicyIndex& policy_index() { return projections_->get<projections::PolicyIndex>(policy_slot_); }
   projections::PolicyCacheView& policy_view() { return *policy_view_; }
   PolicyKeeper& policy() { return policy_; }
+  BackendRegistry& backends() { return *backends_; }
   // Options::clock as ns since the UNIX epoch.
   std::int64_t now_ns() const;
 
@@ -116,6 +118,7 @@ class StorageImpl {
   std::unique_ptr<AuditTrail> audit_;
   std::unique_ptr<WritePath> writes_;
   std::unique_ptr<VersionKeeper> version_keeper_;
+  std::unique_ptr<BackendRegistry> backends_;
 
   std::mutex close_mu_;   // one close at a time
   bool closed_ = false;   // guarded by close_mu_
@@ -124,6 +127,9 @@ class StorageImpl {
   std::mutex closer_mu_;
   std::thread closer_;  // guarded by closer_mu_
 };
+
+// load_data's fallback to the backends for a key the local log never had (engine/backends.cc).
+std::shared_ptr<const Json> read_fallback(StorageImpl& impl, std::string_view key);
 
 // Counts an operation in for its lifetime and records its metrics on the way out.
 class OpScope {

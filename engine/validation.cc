@@ -172,6 +172,28 @@ Status encode_document(std::string_view key, const Json& doc, std::size_t max_by
   return Status();
 }
 
+Status validate_strategy_options(const StrategyOptions& o) {
+  if (o.interval.count() <= 0) return Status::invalid_argument("interval must be positive");
+  if (o.batch_size < 1) return Status::invalid_argument("batch_size must be at least 1");
+  if (o.write_timeout.count() < 0) return Status::invalid_argument("write_timeout is negative");
+  return Status();
+}
+
+Status validate_backend_name(std::string_view name) {
+  if (name.empty() || name.size() > 128) {
+    return Status::invalid_argument("a backend name must be 1..128 bytes (got " + std::to_string(name.size()) + ")");
+  }
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '-' || c == '.';
+    if (!ok) {
+      return Status::invalid_argument("backend name '" + printable_key(name) +
+                                      "' may hold only letters, digits, '_', '-' and '.'");
+    }
+  }
+  return Status();
+}
+
 Status validate_options(const Options& o) {
   auto bad = [](std::string m) { return Status::invalid_argument("Options::" + std::move(m)); };
   if (o.path.empty()) return bad("path is empty");
@@ -208,6 +230,18 @@ Status validate_options(const Options& o) {
   if (Status s = validate_identity(o.default_identity); !s.ok()) {
     return bad("default_identity: " + s.message());
   }
+  if (Status s = validate_strategy_options(o.strategy_options); !s.ok()) return bad("strategy_options." + s.message());
+  const ReplicationOptions& r = o.replication;
+  if (r.threads < 1 || r.threads > 64) return bad("replication.threads must be 1..64");
+  if (r.max_batch_events < 1 || r.max_batch_events > 1000000) {
+    return bad("replication.max_batch_events must be 1..1000000");
+  }
+  if (r.max_batch_bytes < 1) return bad("replication.max_batch_bytes must be at least 1");
+  if (r.initial_backoff.count() <= 0 || r.max_backoff < r.initial_backoff) {
+    return bad("replication backoff: initial_backoff must be positive and at most max_backoff");
+  }
+  if (r.max_attempts < 1 || r.max_attempts > 1000) return bad("replication.max_attempts must be 1..1000");
+  if (r.health_interval.count() < 0) return bad("replication.health_interval is negative");
   for (const std::string& p : o.preload_keys) {
     if (p.empty() || p.find('\0') != std::string::npos) {
       return bad("preload_keys holds an empty pattern or one with a NUL byte");

@@ -37,6 +37,10 @@ Status validate_ttl(std::chrono::seconds ttl);
 Status validate_label(std::string_view label);
 // Every Options field within its documented limits; kInvalidArgument naming the field.
 Status validate_options(const Options& options);
+// StrategyOptions; the message names the field (without a prefix).
+Status validate_strategy_options(const StrategyOptions& o);
+// Backend names: 1..128 bytes of [A-Za-z0-9_.-] (they name rows and metrics).
+Status validate_backend_name(std::string_view name);
 
 // Documents: a JSON object whose compact JSON is at most max_bytes, nested at most
 // kMaxDepth levels, with no NaN or infinity, no discarded or binary values and only

@@ -58,9 +58,9 @@ Result<Seq> store(detail::StorageImpl& impl, std::string_view key, std::string_v
   wo.identity = vo.identity;  // validated by append
   wo.sync = vo.sync;
   // The index checks the label and appends the prune the limit implies.
-  OMNI_ASSIGN_OR_RETURN(detail::AppendResult r,
-                        impl.writes().append(std::move(drafts), std::move(ctx), wo, /*listen=*/false));
-  return r.first_seq;
+  OMNI_ASSIGN_OR_RETURN(detail::AppendResult r, impl.writes().append(std::move(drafts), std::move(ctx), wo,
+                                                                    /*listen=*/false, {&doc}));
+  return impl.writes().settle(r, r.first_seq);
 }
 
 Result<std::vector<VersionInfo>> list(detail::StorageImpl& impl, std::string_view key) {

@@ -19,8 +19,12 @@ WritePath::WritePath(const Options& options, log::EventLog& log, ReadPath& reads
 
 Result<AppendResult> WritePath::append(std::vector<log::EventDraft> drafts,
                                        projections::WriteContext ctx, const WriteOptions& wo,
-                                       bool listen) {
+                                       bool listen, const std::vector<const Json*>& docs) {
   if (!wo.identity.empty()) OMNI_RETURN_IF_ERROR(validate_identity(wo.identity));
+  WriteTicket ticket;
+  if (backends_ && !backends_->empty()) {
+    OMNI_ASSIGN_OR_RETURN(ticket, backends_->admit(drafts, docs));
+  }
   log::AppendRequest req;
   req.events = std::move(drafts);
   req.identity = wo.identity.empty() ? options_.default_identity : wo.identity;
@@ -42,13 +46,25 @@ Result<AppendResult> WritePath::append(std::vector<log::EventDraft> drafts,
   r.prior = std::move(ctx.prior);
   r.events = std::move(req.events);
   r.listened = listen;
+  r.ticket = std::move(ticket);
   audit_.after_write();
   return r;
+}
+
+Result<Seq> WritePath::settle(const AppendResult& r, Seq result) {
+  if (r.ticket.wait == WriteTicket::Wait::kNone) return result;
+  OMNI_RETURN_IF_ERROR(backends_->settle(r.ticket, r.last_seq));
+  return result;
 }
 
 Result<Seq> WritePath::write_data(std::vector<Write>& writes, const WriteOptions& wo) {
   std::vector<log::EventDraft> drafts;
   drafts.reserve(writes.size());
+  std::vector<const Json*> docs;
+  if (backends_ && !backends_->empty()) {
+    docs.reserve(writes.size());
+    for (const Write& w : writes) docs.push_back(w.doc);
+  }
   projections::WriteContext ctx;
   const bool want_changes = notifier_.wants_changes();
   const bool deletes = std::any_of(writes.begin(), writes.end(), [](const Write& w) { return !w.doc; });
@@ -70,15 +86,15 @@ Result<Seq> WritePath::write_data(std::vector<Write>& writes, const WriteOptions
   }
   // An ordered slot only when async callbacks will need commit order.
   OMNI_ASSIGN_OR_RETURN(AppendResult r, append(std::move(drafts), std::move(ctx), wo,
-                                               (want_changes || want_edges) && wants_slot()));
-  fill_view(writes, r);
+                                               (want_changes || want_edges) && wants_slot(), docs));
+  if (r.ticket.fill_view) fill_view(writes, r);
   if (want_changes || want_edges) {
     std::vector<DataChanged> data;
     if (want_changes) data = changes(writes, r);
     notifier_.publish(r.first_seq, r.listened, std::move(data), edge_changes(r, writes.size()));
   }
   // The last data write's seq: a delete's appended removals come after it.
-  return r.first_seq + writes.size() - 1;
+  return settle(r, r.first_seq + writes.size() - 1);
 }
 
 std::vector<RelationshipChanged> WritePath::edge_changes(const AppendResult& r, std::size_t from) const {

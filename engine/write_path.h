@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "audit_trail.h"
+#include "backend_registry.h"
 #include "health_record.h"
 #include "notifier.h"
 #include "omni/log/event_log.h"
@@ -51,6 +52,8 @@ struct AppendResult {
   std::vector<log::EventDraft> events;
   // Whether the request holds an ordered slot in the Notifier (it must publish).
   bool listened = false;
+  // What the sync strategy asks of the write (see settle()).
+  WriteTicket ticket;
 };
 
 class WritePath {
@@ -67,8 +70,18 @@ class WritePath {
   // durability default, hands `ctx` (preconditions) to the projections and returns
   // what they learned. `listen`: take an ordered slot for async notifications (the
   // caller must then publish). Nothing is written on error.
+  // `docs`: each draft's document where the caller has it (for custom strategies).
+  // With backends, the sync strategy is asked first (BackendRegistry::admit): it
+  // may refuse the write (kUnavailable) before anything is written.
   Result<AppendResult> append(std::vector<log::EventDraft> drafts, projections::WriteContext ctx,
-                              const WriteOptions& wo, bool listen);
+                              const WriteOptions& wo, bool listen, const std::vector<const Json*>& docs = {});
+  // The last step of a write call, after its view and notification steps: waits
+  // for the backends as r.ticket says; `result` or kTimedOut (the write is
+  // committed) / kUnavailable (closing).
+  Result<Seq> settle(const AppendResult& r, Seq result);
+
+  // At open, once: the store's backends (null: none can be added).
+  void set_backends(BackendRegistry* b) { backends_ = b; }
 
   // Whether a write starting now must take an ordered slot: some async callback
   // would see a change of it.
@@ -90,6 +103,7 @@ class WritePath {
   AuditTrail& audit_;
   HealthRecord& health_;
   std::shared_ptr<spdlog::logger> logger_;
+  BackendRegistry* backends_ = nullptr;
 };
 
 }  // namespace omni::detail

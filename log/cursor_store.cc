@@ -18,7 +18,8 @@ Status check_name(std::string_view name) {
 
 }  // namespace
 
-CursorStore::CursorStore(const EventLog& log) : log_(log), cf_(log.column_family(kMetaCf)) {}
+CursorStore::CursorStore(const EventLog& log, std::string_view column_family)
+    : log_(log), cf_(log.column_family(column_family)) {}
 
 Result<Seq> CursorStore::get(std::string_view name) const {
   OMNI_RETURN_IF_ERROR(check_name(name));

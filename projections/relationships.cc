@@ -402,3 +402,19 @@ Status RelationshipIndex::verify(const std::vector<log::Event>& newest) const {
 }
 
 }  // namespace omni::projections
+
+namespace omni::projections {
+
+Status RelationshipIndex::for_each_edge(const std::function<bool(const Edge&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(log_.db()->NewIterator(rocksdb::ReadOptions(), fwd_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view s, p, o;
+    const std::string_view row = it->key().ToStringView();
+    if (!split(row, &s, &p, &o)) return Status::corruption("a forward relationship row is malformed");
+    OMNI_ASSIGN_OR_RETURN(const Seq seq, row_seq(row, it->value().ToStringView()));
+    if (!fn(Edge{std::string(s), std::string(p), std::string(o), seq})) break;
+  }
+  return log::from_rocks(it->status(), "scanning the relationships");
+}
+
+}  // namespace omni::projections

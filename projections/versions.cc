@@ -376,3 +376,21 @@ Status VersionIndex::verify(const std::vector<log::Event>& newest) const {
 }
 
 }  // namespace omni::projections
+
+namespace omni::projections {
+
+Status VersionIndex::for_each_version(const std::function<bool(std::string_view, const VersionRow&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(log_.db()->NewIterator(rocksdb::ReadOptions(), cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view row = it->key().ToStringView();
+    const std::size_t nul = row.find('\0');
+    if (nul == std::string_view::npos || nul + 1 >= row.size()) return malformed(row);
+    if (row[nul + 1] != 'L') continue;  // L rows are authoritative (see the header)
+    if (it->value().size() != 8) return malformed(row.substr(0, nul));
+    const VersionRow v{std::string(row.substr(nul + 2)), log::EventLog::decode_seq_key(it->value().ToStringView())};
+    if (!fn(row.substr(0, nul), v)) break;
+  }
+  return log::from_rocks(it->status(), "scanning the versions");
+}
+
+}  // namespace omni::projections

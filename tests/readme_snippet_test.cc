@@ -40,4 +40,10 @@ TEST(ReadmeTest, FeaturesSnippetMatchesTheCompiledExample) {
   EXPECT_NE(read(OMNI_SOURCE_DIR "/README.md").find(s), std::string::npos) << "README.md does not contain:\n" << s;
 }
 
+TEST(ReadmeTest, BackendsSnippetMatchesTheCompiledExample) {
+  const std::string s = snippet("backends.cc", "--- backends (README) ---", "--- end of backends ---");
+  ASSERT_FALSE(s.empty()) << "markers missing in examples/backends.cc";
+  EXPECT_NE(read(OMNI_SOURCE_DIR "/README.md").find(s), std::string::npos) << "README.md does not contain:\n" << s;
+}
+
 }  // namespace

@@ -32,6 +32,46 @@ enum class WalRecovery {
   kAbsoluteConsistency,
 };
 
+// How a write involves the backends (set_sync_strategy() changes it at runtime).
+// Whatever the strategy, the write is in the local log first and every backend
+// catches up from the log; the strategy decides what the call waits for.
+enum class SyncStrategy {
+  // Returns once the event is in the log and applied by the highest-priority
+  // healthy backend (StrategyOptions::all_backends: by every healthy one). No
+  // healthy backend and offline mode off: kUnavailable before anything is written.
+  write_through,
+  // Returns after the log append; backends are fed every StrategyOptions::interval
+  // or batch_size events, repeated writes of one key coalesced to the newest.
+  write_behind,
+  // As write_through, but the LRU view is not filled with the written document
+  // (the next load_data reads it from the state).
+  write_around,
+};
+std::string_view sync_strategy_name(SyncStrategy s);
+
+struct StrategyOptions {
+  std::chrono::milliseconds interval{1000};  // write_behind: flush period (> 0)
+  std::size_t batch_size = 1000;             // write_behind: flush at this many pending events (>= 1)
+  bool all_backends = false;                 // write_through/around: wait for every healthy backend
+  // write_through/around: how long a write waits for a backend to apply it; then
+  // kTimedOut (the write is committed and will be applied). Saturating.
+  std::chrono::milliseconds write_timeout{5000};
+};
+
+// The sink workers that replay the log into backends.
+struct ReplicationOptions {
+  std::size_t threads = 2;  // of the workers' own executor (backend calls may block): 1..64
+  std::size_t max_batch_events = 1000;        // events per apply(): 1..1,000,000
+  std::size_t max_batch_bytes = 4u << 20;     // encoded event bytes per apply(): >= 1
+  std::chrono::milliseconds initial_backoff{50};  // after a failure, doubling ...
+  std::chrono::milliseconds max_backoff{5000};    // ... up to this (with jitter)
+  // A change a backend rejects for good (kBackend, kInvalidArgument) this many
+  // times goes to the dead letters: 1..1000.
+  std::uint32_t max_attempts = 5;
+  // While idle, each backend's health_check() runs this often (0: never).
+  std::chrono::milliseconds health_interval{2000};
+};
+
 // Every field is checked at open against the limits given here; a value outside
 // them is kInvalidArgument naming the field.
 struct Options {
@@ -87,6 +127,10 @@ struct Options {
   // Advanced: the RocksDB Env to run on (null: RocksDB's default). Must outlive
   // the store. Tests inject faults through it.
   rocksdb::Env* rocksdb_env = nullptr;
+  // What a write waits for when backends are added (see SyncStrategy).
+  SyncStrategy sync_strategy = SyncStrategy::write_through;
+  StrategyOptions strategy_options;
+  ReplicationOptions replication;
   // Where the engine logs (open, close, errors). Null: a logger that drops everything.
   std::shared_ptr<spdlog::logger> logger;
 };

@@ -30,9 +30,11 @@
 #include <string_view>
 #include <vector>
 
+#include "omni/backend.h"
 #include "omni/error.h"
 #include "omni/options.h"
 #include "omni/status.h"
+#include "omni/sync_strategy.h"
 #include "omni/types.h"
 
 namespace omni {
@@ -154,6 +156,24 @@ class Notifications {
  private:
   friend class Storage;
   explicit Notifications(detail::StorageImpl& impl) : impl_(impl) {}
+  detail::StorageImpl& impl_;
+};
+
+// storage->dead_letters(): changes a backend rejected for good (after
+// ReplicationOptions::max_attempts); its worker moved past them. Durable.
+class DeadLetters {
+ public:
+  // Oldest first per backend; every backend's when `backend` is empty.
+  Result<std::vector<DeadLetter>> list(std::string_view backend = {});
+  // Applies the change again now (the backend must be added): OK removes the dead
+  // letter; an error is returned and recorded in it. kNotFound when absent.
+  Status retry(std::string_view backend, Seq seq);
+  // Forgets it (the backend never gets that change). kNotFound when absent.
+  Status drop(std::string_view backend, Seq seq);
+
+ private:
+  friend class Storage;
+  explicit DeadLetters(detail::StorageImpl& impl) : impl_(impl) {}
   detail::StorageImpl& impl_;
 };
 
@@ -309,6 +329,35 @@ class Storage {
         token, seq);
   }
 
+  // --- Backends (engine/backends.cc). Each added backend gets a sink worker that
+  // replays the log into it from its position (its own watermark, or the store's
+  // cursor for it), so a backend added to an existing store is seeded from the
+  // current state, and one added again resumes. Lower priority = asked first
+  // (writes that wait, read fallback). Names: 1..128 bytes of [A-Za-z0-9_.-];
+  // a duplicate is kInvalidArgument. Backends are not remembered across opens:
+  // add them after each open.
+  Status add_backend(std::string_view name, std::unique_ptr<Backend> backend, int priority = 100);
+  // Stops its worker (kNotFound when absent). Its position and dead letters stay.
+  Status remove_backend(std::string_view name);
+  // What later writes wait for (see SyncStrategy). kInvalidArgument for bad options.
+  Status set_sync_strategy(SyncStrategy strategy, const StrategyOptions& options = {});
+  // A custom strategy, active from now on: fn decides per write which backends
+  // must have applied it before the call returns (SyncPlan::apply_now); the
+  // others catch up from the log.
+  Status set_sync_strategy(std::string_view name, CustomStrategyFn fn);
+  // Offline mode: writes succeed locally and do not wait for backends; workers
+  // pause. Disabling it lets them drain from where they stopped.
+  void enable_offline_mode();
+  void disable_offline_mode();
+  bool is_offline();
+  // Read-your-writes through a backend: waits until `name` applied every event up
+  // to seq. kNotFound (no such backend), kInvalidArgument (seq past the head),
+  // kTimedOut, kUnavailable (closing).
+  Status wait_for_backend(std::string_view name, Seq seq, std::chrono::milliseconds timeout);
+  DeadLetters& dead_letters() { return dead_letters_; }
+
+  // kDegraded also when a backend is unhealthy; kOffline in offline mode. Probes
+  // each backend (its health_check()) on this thread.
   Health check_health();
   Statistics get_statistics();
   Metrics get_metrics();
@@ -405,6 +454,7 @@ class Storage {
   Notifications notifications_;
   Versioning versioning_;
   PolicyCache policy_cache_;
+  DeadLetters dead_letters_;
 };
 
 // The ListOptions::start_after that continues get_relationships() after r.

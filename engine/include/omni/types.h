@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "omni/seq.h"  // Seq: position in the log; a write's consistency token
+#include "omni/sink_types.h"  // DeadLetter, BackendStatistics
 
 namespace omni {
 
@@ -106,10 +107,24 @@ struct DataChanged {
 enum class HealthStatus { kHealthy, kDegraded, kOffline };
 std::string_view health_status_name(HealthStatus s);
 
+// One backend in check_health().
+struct BackendHealth {
+  std::string name;
+  // "healthy", "unhealthy", "paused" (offline mode) or "ahead_of_log" (the target
+  // has applied seqs the local log no longer has).
+  std::string status;
+  Seq cursor = 0;
+  Seq lag = 0;  // head - cursor
+  std::string last_error;
+};
+
 struct Health {
+  // kDegraded: local damage, stopped writes, or a backend that is not healthy;
+  // kOffline: offline mode is on (or the store is closed).
   HealthStatus status = HealthStatus::kHealthy;
   std::string detail;  // why, when not healthy
   Seq head_seq = 0;
+  std::vector<BackendHealth> backends;  // by priority
 };
 
 struct CacheStatistics {
@@ -130,6 +145,8 @@ struct Statistics {
   std::uint64_t event_count = 0;
   std::uint64_t approximate_keys = 0;  // RocksDB's estimate for the state projection
   std::uint64_t disk_bytes = 0;        // SST files + live WAL
+  bool offline = false;                // offline mode
+  std::vector<BackendStatistics> backends;  // by priority
 };
 
 struct OperationMetrics {

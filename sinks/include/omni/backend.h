@@ -69,13 +69,24 @@ struct ChangeBatch {
   // Every event of the log up to this seq is covered by the batch (events that a
   // write-behind flush coalesced, or that carry nothing for backends, are not in
   // `changes`). A backend that keeps a watermark sets it to this, atomically with
-  // the changes.
+  // the changes. 0: the batch moves no watermark (a dead letter retried, the first
+  // parts of a re-seed).
   Seq through = 0;
-  // The batch re-seeds an empty target from the store's current state: each
-  // change carries the seq that last wrote its item, so seqs are not in order.
+  // The changes are not in log order: a re-seed of an empty target from the
+  // store's current state (each change carries the seq that last wrote its item)
+  // or a dead letter retried. Check each against its item's stored seq only, not
+  // against the watermark.
   bool reseed = false;
+  // Set for a backend that keeps a watermark: the one the worker last read or
+  // set (nullopt inside: none). A target whose watermark is not this (it was
+  // wiped, or lost its last writes) must apply nothing and return kNotFound: the
+  // worker then reads its position again (and re-seeds an empty target). Checked
+  // atomically with the apply, so a FLUSHALL between batches is always noticed.
+  std::optional<std::optional<Seq>> expected_watermark;
 };
 
+// [Threading] A backend's methods may be called concurrently: by its sink worker
+// (apply, watermark), by load_data's read fallback and by dead-letter retries.
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -94,6 +105,7 @@ class Backend {
   //   kInvalidArgument, kBackend: the target rejects a change for good (a value it
   //     cannot hold): the worker retries the batch change by change and, after
   //     SinkOptions::max_attempts, moves the change that fails to the dead letters;
+  //   kNotFound: the target's watermark is not ChangeBatch::expected_watermark;
   //   anything else (kUnavailable, kIOError, kTimedOut, …): transient; the backend
   //     is unhealthy and the batch is retried with backoff.
   virtual Status apply(const ChangeBatch& batch);

@@ -1,5 +1,6 @@
 // CursorStore: where each reader of the log (a sink, a tool) keeps how far it got,
-// durable in the log's "meta" column family ("cursor/<name>" -> BE64 seq).
+// durable in a column family of the log ("cursor/<name>" -> BE64 seq; the engine's
+// sink workers use "sink_cursors").
 // Internal to the engine (not installed).
 //
 // A cursor is advanced only after the reader has applied the events up to it, so
@@ -18,8 +19,8 @@ namespace omni::log {
 
 class CursorStore {
  public:
-  // `log` must outlive this object.
-  explicit CursorStore(const EventLog& log);
+  // `log` must outlive this object and have `column_family` open.
+  explicit CursorStore(const EventLog& log, std::string_view column_family = kMetaCf);
 
   // The last seq `name` applied; 0 when it has none yet.
   Result<Seq> get(std::string_view name) const;

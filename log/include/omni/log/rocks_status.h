@@ -12,9 +12,10 @@
 
 namespace omni::log {
 
-// "what: RocksDB's message". Corruption → kCorruption, NotFound → kNotFound,
-// everything else (IO errors, no space, busy) → kIOError.
+// "what: RocksDB's message". OK → OK, Corruption → kCorruption, NotFound →
+// kNotFound, everything else (IO errors, no space, busy) → kIOError.
 inline Status from_rocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status();
   std::string m = std::string(what) + ": " + s.ToString();
   if (s.IsCorruption()) return Status::corruption(std::move(m));
   if (s.IsNotFound()) return Status::not_found(std::move(m));

@@ -68,6 +68,9 @@ class RelationshipIndex final : public DurableProjection {
   Result<std::vector<Edge>> edges(std::string_view key, const Page& page = {}) const;
   static std::string cursor(std::string_view subject, std::string_view predicate,
                             std::string_view object);
+  // Every edge, by (subject, predicate, object), until fn returns false (re-seeding
+  // a backend).
+  Status for_each_edge(const std::function<bool(const Edge&)>& fn) const;
 
   std::string_view name() const override { return "relationships"; }
   Status expand(log::AppendRequest& req) override;

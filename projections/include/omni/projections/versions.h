@@ -62,6 +62,9 @@ class VersionIndex final : public DurableProjection {
   Result<std::optional<Seq>> find(std::string_view key, std::string_view label) const;
   // The newest version of key, or nullopt.
   Result<std::optional<VersionRow>> newest(std::string_view key) const;
+  // Every (key, version), by key then label, until fn returns false (re-seeding a
+  // backend).
+  Status for_each_version(const std::function<bool(std::string_view, const VersionRow&)>& fn) const;
 
   // 0: no limit. Applies to requests expanded from now on (and to over_limit()).
   void set_max_versions_per_key(std::size_t max) { max_.store(max); }

@@ -1,0 +1,239 @@
+// RedisBackend::apply next to raw hiredis, against a redis-server this benchmark
+// starts itself (tests/redis_server.h: loopback TCP, no persistence), interleaved
+// round by round as storage_bench does; the summary prints each side's median
+// events/s, each round's ratio (omni / baseline) and the median ratio.
+//
+//   build/release/bench/redis_bench [--rounds=N] [google benchmark flags]
+//
+// - redis_apply: apply() of batches of 1,000 store changes (documents of ~200
+//   bytes, 5 top-level fields, as compact JSON text, as the sink worker hands them
+//   over), one pooled connection. Everything the adapter does is measured: parsing
+//   each document, one EVALSHA per batch, the script's seq checks, the watermark.
+// - hiredis_hset: the baseline, one hiredis context writing the same hashes (the
+//   same fields and JSON values, plus _seq) with 1,000 HSETs pipelined through the
+//   argv API, the fields prepared beforehand.
+// - evalsha_per_change: the design not taken, for the record: the same script
+//   called once per change, 1,000 EVALSHAs pipelined.
+// Both sides cycle over the same 100,000 keys (each under its own prefix), so
+// after the first pass every write replaces an existing hash.
+#include <benchmark/benchmark.h>
+#include <hiredis/hiredis.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "omni/redis_backend.h"
+#include "redis_apply_script.h"
+#include "redis_server.h"
+
+namespace {
+
+constexpr std::size_t kBatch = 1000;
+constexpr std::size_t kKeys = 100000;
+constexpr std::size_t kDocs = 1000;  // distinct documents, reused
+
+// ~200 bytes of compact JSON in 5 top-level fields.
+omni::Json make_doc(std::uint64_t i) {
+  return {{"id", i},
+          {"name", "user-" + std::to_string(i)},
+          {"email", "user" + std::to_string(i) + "@example.com"},
+          {"bio", "storage engineer, likes event logs, projections and idempotent sinks; " +
+                      std::string(40, static_cast<char>('a' + i % 26))},
+          {"tags", {"alpha", "beta", "gamma"}}};
+}
+
+omni::testing::RedisServer* g_redis = nullptr;
+
+// redis-server's CPU time so far (user + sys), in microseconds, from INFO cpu.
+double server_cpu_us() {
+  const std::string info = g_redis->cli({"INFO", "cpu"});
+  auto field = [&](const std::string& name) {
+    const std::size_t at = info.find(name + ":");
+    return at == std::string::npos ? 0.0 : std::stod(info.substr(at + name.size() + 1));
+  };
+  return (field("used_cpu_user") + field("used_cpu_sys")) * 1e6;
+}
+
+// Reports the server's CPU per event as the counter server_us/event: where the
+// time goes, whatever the machine's load does to wall time.
+class ServerCpu {
+ public:
+  explicit ServerCpu(benchmark::State& state) : state_(state), start_(server_cpu_us()) {}
+  ~ServerCpu() {
+    const double events = static_cast<double>(state_.iterations()) * kBatch;
+    if (events > 0) state_.counters["server_us/event"] = (server_cpu_us() - start_) / events;
+  }
+
+ private:
+  benchmark::State& state_;
+  double start_;
+};
+
+struct Fixture {
+  std::vector<std::string> docs;  // compact JSON text
+  // Per document: the HSET arguments after the key ("_seq" comes first, filled per write).
+  std::vector<std::vector<std::string>> fields;
+  std::unique_ptr<omni::RedisBackend> backend;
+  redisContext* raw = nullptr;
+  std::uint64_t next_seq = 1, raw_seq = 1, eval_seq = 1;
+  std::string sha;
+};
+
+Fixture& fixture() {
+  static Fixture* f = [] {
+    auto* f = new Fixture;
+    for (std::size_t i = 0; i < kDocs; ++i) {
+      const omni::Json d = make_doc(i);
+      f->docs.push_back(d.dump());
+      std::vector<std::string> a;
+      for (const auto& [name, value] : d.items()) {
+        a.push_back(name);
+        a.push_back(value.dump());
+      }
+      f->fields.push_back(std::move(a));
+    }
+    auto b = omni::RedisBackend::create({.port = g_redis->port(), .max_connections = 1});
+    if (!b.ok()) std::abort();
+    f->backend = std::move(b).value();
+    f->raw = redisConnect("127.0.0.1", g_redis->port());
+    if (f->raw == nullptr || f->raw->err) std::abort();
+    auto* r = static_cast<redisReply*>(redisCommand(f->raw, "SCRIPT LOAD %b", omni::sinks::redis::kApplyScript.data(),
+                                                    omni::sinks::redis::kApplyScript.size()));
+    if (r == nullptr || r->type != REDIS_REPLY_STRING) std::abort();
+    f->sha.assign(r->str, r->len);
+    freeReplyObject(r);
+    return f;
+  }();
+  return *f;
+}
+
+void BM_RedisApply(benchmark::State& state) {
+  Fixture& f = fixture();
+  ServerCpu cpu(state);
+  omni::ChangeBatch batch;
+  batch.changes.resize(kBatch);
+  for (std::size_t i = 0; i < kBatch; ++i) batch.changes[i].type = omni::ChangeType::kStore;
+  for (auto _ : state) {
+    for (omni::Change& c : batch.changes) {
+      const std::uint64_t seq = f.next_seq++;
+      c.seq = seq;
+      c.key = omni::bench::key_of(seq % kKeys);
+      c.json = f.docs[seq % kDocs];
+    }
+    batch.through = f.next_seq - 1;
+    if (omni::Status s = f.backend->apply(batch); !s.ok()) state.SkipWithError(s.to_string().c_str());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+}
+
+// Appends argv, binary-safe.
+void append(redisContext* c, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const std::string& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+}
+
+bool read_replies(redisContext* c, std::size_t n) {
+  bool ok = true;
+  for (std::size_t i = 0; i < n; ++i) {
+    void* r = nullptr;
+    if (redisGetReply(c, &r) != REDIS_OK) return false;
+    ok = ok && static_cast<redisReply*>(r)->type != REDIS_REPLY_ERROR;
+    freeReplyObject(r);
+  }
+  return ok;
+}
+
+void BM_HiredisHset(benchmark::State& state) {
+  Fixture& f = fixture();
+  ServerCpu cpu(state);
+  std::vector<std::string> args;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      const std::uint64_t seq = f.raw_seq++;
+      const std::vector<std::string>& fields = f.fields[seq % kDocs];
+      args.assign({"HSET", "raw:" + omni::bench::key_of(seq % kKeys), "_seq", std::to_string(seq)});
+      args.insert(args.end(), fields.begin(), fields.end());
+      append(f.raw, args);
+    }
+    if (!read_replies(f.raw, kBatch)) state.SkipWithError("HSET failed");
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+}
+
+void BM_EvalshaPerChange(benchmark::State& state) {
+  Fixture& f = fixture();
+  ServerCpu cpu(state);
+  std::vector<std::string> args;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      const std::uint64_t seq = f.eval_seq++;
+      const omni::Json doc = omni::Json::parse(f.docs[seq % kDocs]);  // as the adapter must
+      const std::string key = omni::bench::key_of(seq % kKeys);
+      args.assign({"EVALSHA", f.sha, "0", "eval:sink:applied", std::to_string(seq), "0", "", "", "S",
+                   std::to_string(seq), "eval:" + key, key, std::to_string(2 * doc.size())});
+      for (const auto& [name, value] : doc.items()) {
+        args.push_back(name);
+        args.push_back(value.dump());
+      }
+      append(f.raw, args);
+    }
+    if (!read_replies(f.raw, kBatch)) state.SkipWithError("EVALSHA failed");
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int rounds = omni::bench::init(argc, argv);
+  omni::testing::RedisServer redis;
+  if (!redis.start()) {
+    std::fprintf(stderr, "redis-server: %s\n", redis.error().c_str());
+    return 1;
+  }
+  g_redis = &redis;
+
+  auto round_name = [](const char* name, int r) { return std::string(name) + "/round:" + std::to_string(r); };
+  for (int r = 0; r < rounds; ++r) {
+    benchmark::RegisterBenchmark(round_name("redis_apply", r).c_str(), BM_RedisApply)->MinTime(1.0)->UseRealTime();
+    benchmark::RegisterBenchmark(round_name("hiredis_hset", r).c_str(), BM_HiredisHset)->MinTime(1.0)->UseRealTime();
+    benchmark::RegisterBenchmark(round_name("evalsha_per_change", r).c_str(), BM_EvalshaPerChange)
+        ->MinTime(1.0)
+        ->UseRealTime();
+  }
+  omni::bench::Collector c;
+  benchmark::RunSpecifiedBenchmarks(&c);
+
+  struct Pair {
+    const char* omni;
+    const char* base;
+    const char* target;
+  };
+  const Pair pairs[] = {
+      {"redis_apply/real_time", "hiredis_hset/real_time", ">= 0.8"},
+      {"evalsha_per_change/real_time", "hiredis_hset/real_time", "(design not taken)"},
+  };
+  std::printf("\n%-32s %12s %-26s %12s %7s  %-20s %s\n", "omni", "events/s", "baseline", "events/s", "ratio",
+              "target", "per round");
+  for (const Pair& p : pairs) {
+    const std::vector<double>& a = c.results[p.omni];
+    const std::vector<double>& b = c.results[p.base];
+    const omni::bench::Ratios r = omni::bench::ratios(a, b);
+    std::printf("%-32s %12.0f %-26s %12.0f %7.2f  %-20s %s\n", p.omni, omni::bench::median(a), p.base,
+                omni::bench::median(b), r.median, p.target, r.per_round.c_str());
+  }
+  std::printf("document: %zu bytes of compact JSON, %zu fields; batches of %zu; %zu keys\n",
+              fixture().docs[0].size(), make_doc(0).size(), kBatch, kKeys);
+  fixture().backend.reset();
+  redisFree(fixture().raw);
+  redis.stop();
+  return 0;
+}

@@ -1,0 +1,332 @@
+// RedisBackend: options checked at create(); every call takes a pooled connection
+// (redis_pool.h) and, when that connection turns out to have died while idle,
+// runs once more on a fresh one: every call here is idempotent (apply by design),
+// so a server restart costs no error.
+#include "omni/redis_backend.h"
+
+#include <charconv>
+#include <mutex>
+#include <utility>
+
+#include "redis_apply_script.h"
+#include "redis_errors.h"
+#include "redis_layout.h"
+#include "redis_pool.h"
+#include "redis_script_call.h"
+
+namespace omni {
+
+using sinks::redis::Argv;
+using sinks::redis::ChangeEncoder;
+using sinks::redis::Connection;
+using sinks::redis::Endpoint;
+using sinks::redis::Layout;
+using sinks::redis::Pool;
+using sinks::redis::Reply;
+using sinks::redis::reply_text;
+using sinks::redis::ScriptCall;
+
+namespace {
+
+// Script calls are split at whichever comes first. One call blocks the (single
+// threaded) server while it runs: 1,000 stores take about 2 ms (bench/redis_bench),
+// and more per call gains nothing measurable.
+constexpr std::size_t kMaxChangesPerCall = 1000;
+constexpr std::size_t kMaxBytesPerCall = 4 << 20;
+
+Status check_options(const RedisOptions& o) {
+  if (o.max_connections < 1 || o.max_connections > 256) {
+    return Status::invalid_argument("redis: max_connections is " + std::to_string(o.max_connections) +
+                                    "; it must be 1..256");
+  }
+  if (o.connect_timeout.count() <= 0) {
+    return Status::invalid_argument("redis: connect_timeout must be > 0 (it is " +
+                                    std::to_string(o.connect_timeout.count()) + " ms)");
+  }
+  if (o.command_timeout.count() <= 0) {
+    return Status::invalid_argument("redis: command_timeout must be > 0 (it is " +
+                                    std::to_string(o.command_timeout.count()) + " ms)");
+  }
+  if (o.version_ttl.count() < 0) {
+    return Status::invalid_argument("redis: version_ttl must be >= 0 (it is " +
+                                    std::to_string(o.version_ttl.count()) + " s)");
+  }
+  return Status();
+}
+
+}  // namespace
+
+struct RedisBackend::Impl {
+  Impl(Endpoint endpoint, const RedisOptions& o)
+      : layout(o.key_prefix),
+        encoder(layout, o.version_ttl),
+        pool(std::move(endpoint), {o.connect_timeout, o.command_timeout}, o.max_connections,
+             sinks::redis::kApplyScript),
+        applies_key(o.count_applies ? layout.applies() : std::string()),
+        where(pool.endpoint().describe()),
+        max_scratch(o.max_connections) {}
+
+  // f(Connection&) -> Status on a pooled connection; once more on a fresh one when
+  // a reused connection failed in transport (not by timing out).
+  template <typename F>
+  Status with_connection(F&& f) {
+    for (int attempt = 0;; ++attempt) {
+      OMNI_ASSIGN_OR_RETURN(Pool::Lease lease, pool.acquire());
+      Status s = f(*lease);
+      if (s.ok() || !lease->broken() || !lease.reused() || lease->timed_out() || attempt > 0) return s;
+      pool.drop_idle();  // its idle siblings died with it, most likely
+    }
+  }
+
+  // What one EVALSHA of the apply script is told (redis_apply_script.h's ARGV).
+  struct Target {
+    std::string_view wkey;     // "": leave the watermark alone (store_data/delete_data)
+    std::string_view through;  // "": do not move it
+    bool reseed = false;
+    std::string_view expect;   // "": no check; "-": none; else the decimal it must be
+  };
+  // Runs `call`; *after (when not null) receives the watermark after it ("": none).
+  Status run(const ScriptCall& call, const Target& t, std::string* after = nullptr);
+  Status script_error(const ScriptCall& call, std::string_view text) const;
+  // A reply of an unexpected type: the server is not behaving as Redis does.
+  Status not_redis(Connection& c, std::string_view what) const {
+    c.discard();
+    return Status::unavailable(where + ": protocol error: unexpected answer to " + std::string(what) +
+                               " (is this Redis?)");
+  }
+
+  // An empty ScriptCall, with the memory of an earlier batch when one is free:
+  // allocating a batch's few hundred KB afresh each time cost as much client time
+  // (page faults, copies) as encoding it. Given back by the deleter.
+  struct GiveBack {
+    Impl* impl;
+    void operator()(ScriptCall* call) const { impl->give_back(call); }
+  };
+  using Scratch = std::unique_ptr<ScriptCall, GiveBack>;
+  Scratch scratch_call() {
+    std::unique_ptr<ScriptCall> call;
+    {
+      std::lock_guard lock(scratch_mu);
+      if (!scratch.empty()) {
+        call = std::move(scratch.back());
+        scratch.pop_back();
+      }
+    }
+    if (!call) call = std::make_unique<ScriptCall>();
+    return Scratch(call.release(), GiveBack{this});
+  }
+  void give_back(ScriptCall* raw) {
+    std::unique_ptr<ScriptCall> call(raw);
+    if (call->body.capacity() > 2 * kMaxBytesPerCall) return;  // one huge document: let it go
+    call->body.clear();
+    call->records.clear();
+    std::lock_guard lock(scratch_mu);
+    if (scratch.size() < max_scratch) scratch.push_back(std::move(call));
+  }
+
+  const Layout layout;
+  const ChangeEncoder encoder;
+  Pool pool;
+  const std::string applies_key;
+  const std::string where;  // "redis 127.0.0.1:6379"
+  const std::size_t max_scratch;  // one per connection
+  std::mutex scratch_mu;
+  std::vector<std::unique_ptr<ScriptCall>> scratch;  // guarded by scratch_mu
+};
+
+Status RedisBackend::Impl::run(const ScriptCall& call, const Target& t, std::string* after) {
+  return with_connection([&](Connection& c) -> Status {
+    for (bool reloaded = false;; reloaded = true) {
+      const Argv head{"EVALSHA",  c.script_sha(), "0",        t.wkey, t.through,
+                      t.reseed ? "1" : "0",       applies_key, t.expect};
+      OMNI_ASSIGN_OR_RETURN(Reply r, c.call({&head, &call.body}, "applying changes"));
+      if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER &&
+          r->element[1]->type == REDIS_REPLY_STRING) {
+        if (after) after->assign(reply_text(*r->element[1]));
+        return Status();
+      }
+      if (r->type != REDIS_REPLY_ERROR) return not_redis(c, "EVALSHA");
+      const std::string_view text = reply_text(*r);
+      // The server lost its scripts (SCRIPT FLUSH, a restart behind a proxy): the
+      // script did not run, so loading it again and retrying is safe.
+      if (!reloaded && sinks::redis::error_code(text) == "NOSCRIPT") {
+        OMNI_RETURN_IF_ERROR(c.load_script());
+        continue;
+      }
+      if (text.starts_with("OMNIWM ")) {
+        const std::string_view now = text.substr(7);
+        return Status::not_found(where + ": the watermark is " +
+                                 (now == "-" ? std::string("absent") : sinks::redis::printable(now)) +
+                                 ", not " + (t.expect == "-" ? std::string("absent") : std::string(t.expect)) +
+                                 " as expected (the target was wiped or lost writes); nothing was applied");
+      }
+      return script_error(call, text);
+    }
+  });
+}
+
+Status RedisBackend::Impl::script_error(const ScriptCall& call, std::string_view text) const {
+  using sinks::redis::is_transient_error;
+  using sinks::redis::printable;
+  // "OMNI <i> <error>": the script refused record i (0: the batch's own keys) and
+  // wrote nothing.
+  if (text.starts_with("OMNI ")) {
+    std::size_t i = 0;
+    const char* begin = text.data() + 5;
+    auto [end, ec] = std::from_chars(begin, text.data() + text.size(), i);
+    if (ec == std::errc() && end < text.data() + text.size() && i <= call.records.size()) {
+      const std::string_view error = text.substr(static_cast<std::size_t>(end - text.data()) + 1);
+      if (i == 0) {
+        // The watermark or the counter key is in the way: nothing wrong with any
+        // change, so not a reason to dead-letter them.
+        return Status::unavailable(where + ": the batch is refused: " + printable(error));
+      }
+      std::string m = where + ": " + call.describe(i) + " refused: " + printable(error);
+      if (is_transient_error(error)) return Status::unavailable(std::move(m));
+      return Status::backend(std::move(m));
+    }
+  }
+  return sinks::redis::reply_error(where, "the apply script failed", text);
+}
+
+RedisBackend::RedisBackend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RedisBackend::~RedisBackend() = default;
+
+Result<std::unique_ptr<RedisBackend>> RedisBackend::create(RedisOptions options) {
+  OMNI_RETURN_IF_ERROR(check_options(options));
+  OMNI_ASSIGN_OR_RETURN(Endpoint endpoint, sinks::redis::resolve_endpoint(options));
+  auto impl = std::make_unique<Impl>(std::move(endpoint), options);
+  return std::unique_ptr<RedisBackend>(new RedisBackend(std::move(impl)));
+}
+
+Status RedisBackend::apply(const ChangeBatch& batch) {
+  if (batch.through > sinks::redis::kMaxSeq) {
+    return Status::invalid_argument("redis: batch through seq " + std::to_string(batch.through) +
+                                    " is 2^53 or more, which the Lua script cannot hold exactly");
+  }
+  const std::vector<Change>& changes = batch.changes;
+  // A call before the last raises the watermark to just below the oldest change
+  // still to come (changes out of log order wait for the last call).
+  std::vector<Seq> min_after(changes.size() + 1, batch.through + 1);
+  for (std::size_t i = changes.size(); i-- > 0;) min_after[i] = std::min(min_after[i + 1], changes[i].seq);
+
+  const std::string wkey = impl_->layout.watermark();
+  // Each call after the first expects what the one before it left.
+  std::string expect;
+  if (batch.expected_watermark) {
+    expect = *batch.expected_watermark ? std::to_string(**batch.expected_watermark) : "-";
+  }
+  std::string after;
+  std::size_t next = 0;
+  do {
+    Impl::Scratch scratch = impl_->scratch_call();
+    ScriptCall& call = *scratch;
+    // Sized once: growing a buffer of a few hundred KB by doubling cost more
+    // client time (copies) than encoding the changes.
+    std::size_t bytes = 0;
+    const std::size_t last = std::min(changes.size(), next + kMaxChangesPerCall);
+    for (std::size_t i = next; i < last; ++i) bytes += changes[i].json.size() + 3 * changes[i].key.size() + 64;
+    call.body.reserve(16 * (last - next), std::min(bytes, kMaxBytesPerCall + (1 << 16)));
+    call.records.reserve(last - next);
+    while (next < changes.size() && call.records.size() < kMaxChangesPerCall &&
+           call.body.bytes() < kMaxBytesPerCall) {
+      OMNI_RETURN_IF_ERROR(impl_->encoder.add(changes[next], &call));
+      ++next;
+    }
+    std::string through;  // through 0 moves nothing
+    if (batch.through > 0) {
+      if (next == changes.size()) {
+        through = std::to_string(batch.through);
+      } else if (!batch.reseed && min_after[next] > 1) {
+        through = std::to_string(std::min(min_after[next] - 1, batch.through));
+      }
+    }
+    OMNI_RETURN_IF_ERROR(impl_->run(call, {wkey, through, batch.reseed, expect}, &after));
+    if (!expect.empty()) expect = after.empty() ? "-" : after;
+  } while (next < changes.size());
+  return Status();
+}
+
+Status RedisBackend::store_data(std::string_view key, const Json& doc, Seq seq) {
+  ScriptCall call;
+  OMNI_RETURN_IF_ERROR(impl_->encoder.add_store(key, doc, seq, &call));
+  return impl_->run(call, {});
+}
+
+Status RedisBackend::delete_data(std::string_view key, Seq seq) {
+  ScriptCall call;
+  OMNI_RETURN_IF_ERROR(impl_->encoder.add_delete(key, seq, &call));
+  return impl_->run(call, {});
+}
+
+Result<std::optional<Json>> RedisBackend::load_data(std::string_view key) {
+  using sinks::redis::printable;
+  const std::string name = impl_->layout.document(key);
+  std::optional<Json> out;
+  Status s = impl_->with_connection([&](Connection& c) -> Status {
+    OMNI_ASSIGN_OR_RETURN(Reply r, c.call(Argv{"HGETALL", name}, "loading a document"));
+    if (r->type == REDIS_REPLY_ERROR) {
+      return sinks::redis::reply_error(impl_->where, "HGETALL " + printable(name), reply_text(*r));
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) return impl_->not_redis(c, "HGETALL");
+    if (r->elements == 0) return Status();  // absent
+    Json doc = Json::object();
+    for (std::size_t i = 0; i < r->elements; i += 2) {
+      const redisReply& f = *r->element[i];
+      const redisReply& v = *r->element[i + 1];
+      if (f.type != REDIS_REPLY_STRING || v.type != REDIS_REPLY_STRING) return impl_->not_redis(c, "HGETALL");
+      const std::string_view field = reply_text(f);
+      if (field == Layout::kDeletedField) return Status();  // a tombstone
+      const std::optional<std::string_view> user = Layout::user_field(field);
+      if (!user) continue;  // _seq
+      Json value = Json::parse(reply_text(v), nullptr, /*allow_exceptions=*/false);
+      if (value.is_discarded()) {
+        return Status::backend(impl_->where + ": field '" + printable(field) + "' of " + printable(name) +
+                               " is not JSON (was the hash written by something else?)");
+      }
+      doc[std::string(*user)] = std::move(value);
+    }
+    out = std::move(doc);
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::optional<Seq>> RedisBackend::watermark() {
+  using sinks::redis::printable;
+  std::optional<Seq> out;
+  Status s = impl_->with_connection([&](Connection& c) -> Status {
+    OMNI_ASSIGN_OR_RETURN(Reply r, c.call(Argv{"GET", impl_->layout.watermark()}, "reading the watermark"));
+    if (r->type == REDIS_REPLY_NIL) return Status();
+    if (r->type == REDIS_REPLY_ERROR) {
+      return sinks::redis::reply_error(impl_->where, "GET the watermark", reply_text(*r));
+    }
+    if (r->type != REDIS_REPLY_STRING) return impl_->not_redis(c, "GET");
+    const std::string_view text = reply_text(*r);
+    Seq seq = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seq);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+      return Status::backend(impl_->where + ": the watermark " + printable(impl_->layout.watermark()) +
+                             " holds '" + printable(text) + "', not a seq");
+    }
+    out = seq;
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status RedisBackend::health_check() {
+  return impl_->with_connection([&](Connection& c) -> Status {
+    OMNI_ASSIGN_OR_RETURN(Reply r, c.call(Argv{"PING"}, "PING"));
+    if (r->type == REDIS_REPLY_STATUS && reply_text(*r) == "PONG") return Status();
+    if (r->type == REDIS_REPLY_ERROR) {
+      // Whatever the server refuses, it is not healthy: never kBackend here.
+      return Status::unavailable(impl_->where + ": PING refused: " + sinks::redis::printable(reply_text(*r)));
+    }
+    return impl_->not_redis(c, "PING");
+  });
+}
+
+}  // namespace omni
