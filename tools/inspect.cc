@@ -8,6 +8,7 @@
 #include "omni/log/head_anchor.h"
 #include "omni/log/rocks_status.h"
 #include "omni/projections/projection_set.h"
+#include "omni/sinks/dead_letter_store.h"
 #include "omni/tools/format.h"
 #include "omni/tools/store.h"
 
@@ -200,12 +201,27 @@ Result<OJson> inspect_store(const InspectOptions& options) {
   OJson checkpoints = OJson::object();
   OMNI_ASSIGN_OR_RETURN(j["generation"], meta_rows(*lg, &checkpoints));
   j["checkpoints"] = std::move(checkpoints);
-  OMNI_ASSIGN_OR_RETURN(const auto cursors, log::CursorStore(*lg).all());
+  // Readers' cursors: the sink workers' (a sink whose target keeps its own
+  // position, as Redis's watermark, has none here) and any other reader's (meta).
   OJson cs = OJson::array();
-  for (const auto& [name, seq] : cursors) {
-    cs.push_back({{"name", name}, {"seq", seq}, {"lag", head >= seq ? head - seq : 0}});
+  for (std::string_view cf : {sinks::kSinkCursorsCf, log::kMetaCf}) {
+    if (lg->column_family(cf) == nullptr) continue;
+    OMNI_ASSIGN_OR_RETURN(const auto cursors, log::CursorStore(*lg, cf).all());
+    for (const auto& [name, seq] : cursors) {
+      cs.push_back({{"name", name}, {"seq", seq}, {"lag", head >= seq ? head - seq : 0}, {"in", std::string(cf)}});
+    }
   }
   j["cursors"] = std::move(cs);
+  OJson dead = {{"total", 0}, {"by_backend", OJson::object()}};
+  if (lg->column_family(sinks::kDeadLettersCf) != nullptr) {
+    OMNI_ASSIGN_OR_RETURN(const std::vector<DeadLetter> letters, sinks::DeadLetterStore(*lg).list());
+    dead["total"] = letters.size();
+    for (const DeadLetter& d : letters) {
+      auto& n = dead["by_backend"][d.backend];
+      n = (n.is_null() ? 0 : n.get<std::uint64_t>()) + 1;
+    }
+  }
+  j["dead_letters"] = std::move(dead);
   j["column_families"] = lg->column_family_names();
   if (options.key) {
     OMNI_ASSIGN_OR_RETURN(j["key"], key_report(*lg, *options.key, options.limit));
