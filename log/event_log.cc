@@ -237,11 +237,18 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
     return Status::invalid_argument("the store path contains a NUL byte at offset " +
                                     std::to_string(nul));
   }
+  if (options.skip_open_checks && !options.read_only) {
+    return Status::invalid_argument("skip_open_checks is only for a read-only open");
+  }
   std::error_code ec;
-  fs::create_directories(path, ec);
-  if (ec) {
-    return Status::io_error("cannot create the store directory '" + path +
-                            "' (or a missing parent): " + ec.message());
+  if (options.read_only) {
+    if (!fs::is_directory(path, ec)) return Status::not_found("no store at '" + path + "'");
+  } else {
+    fs::create_directories(path, ec);
+    if (ec) {
+      return Status::io_error("cannot create the store directory '" + path +
+                              "' (or a missing parent): " + ec.message());
+    }
   }
   const fs::path canonical = fs::canonical(path, ec);
   if (ec) return Status::io_error("resolving '" + path + "': " + ec.message());
@@ -249,9 +256,15 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
     return Status::io_error("'" + canonical.string() + "' is not a directory");
   }
   OMNI_RETURN_IF_ERROR(check_not_orphaned(canonical));
+  if (options.read_only && !fs::exists(canonical / "CURRENT", ec)) {
+    return Status::not_found("no store at '" + canonical.string() + "' (no CURRENT file)");
+  }
 
   std::unique_ptr<EventLog> log(new EventLog());
-  {
+  log->read_only_ = options.read_only;
+  // A read-only open takes no lock and writes nothing, so it may share the store
+  // with a writer in this process; it is not registered as open.
+  if (!options.read_only) {
     std::lock_guard l(open_paths_mu());
     if (!open_paths().insert(canonical.string()).second) {
       return Status::io_error("the store at '" + canonical.string() +
@@ -259,7 +272,7 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
                               (canonical.string() == path ? "" : " (opened as '" + path + "')"));
     }
   }
-  log->canonical_path_ = canonical.string();  // from here the destructor unregisters it
+  log->canonical_path_ = canonical.string();  // from here the destructor unregisters it (unless read-only)
   log->listener_state_ = std::make_shared<ListenerState>();
   log->resume_interval_ = options.resume_interval;
   log->env_ = options.env ? options.env : rocksdb::Env::Default();
@@ -273,7 +286,19 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   // generation of the projections (see ProjectionSet::rebuild) too.
   {
     std::vector<std::string> existing;
-    if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), log->canonical_path_, &existing).ok()) {
+    const bool listed = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), log->canonical_path_, &existing).ok();
+    if (options.read_only) {  // nothing can be created: open what the store has
+      for (std::string_view required : {kEventsCf, kMetaCf}) {
+        if (std::find(existing.begin(), existing.end(), required) == existing.end()) {
+          return Status::corruption("'" + log->canonical_path_ + "' is not an Omni store (no '" +
+                                    std::string(required) + "' column family)");
+        }
+      }
+      std::erase_if(names, [&](const std::string& n) {
+        return std::find(existing.begin(), existing.end(), n) == existing.end();
+      });
+    }
+    if (listed) {
       for (const auto& n : names) {
         if (std::find(existing.begin(), existing.end(), n) == existing.end()) log->created_at_open_.push_back(n);
       }
@@ -343,7 +368,18 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
   log->cf_options_ = cfo;
 
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(dbo, log->canonical_path_, descs, &log->handles_, &raw);
+  rocksdb::Status s;
+  if (options.read_only) {
+    dbo.create_if_missing = false;
+    dbo.create_missing_column_families = false;
+    // Every table file is opened now and kept open, so a writer's compaction that
+    // deletes files during a long read (a verify of the whole log) cannot pull
+    // them away; the tools raise the process's file limit for it.
+    dbo.max_open_files = -1;
+    s = rocksdb::DB::OpenForReadOnly(dbo, log->canonical_path_, descs, &log->handles_, &raw);
+  } else {
+    s = rocksdb::DB::Open(dbo, log->canonical_path_, descs, &log->handles_, &raw);
+  }
   if (!s.ok()) return from_rocks(s, "opening the log at '" + log->canonical_path_ + "'");
   log->db_.reset(raw);
   log->handle_names_ = names;
@@ -353,8 +389,8 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
     std::lock_guard l(log->mu_);
     OMNI_RETURN_IF_ERROR(log->load_head());
   }
-  OMNI_RETURN_IF_ERROR(log->verify_at_open());
-  OMNI_RETURN_IF_ERROR(log->put_marker());
+  if (!options.skip_open_checks) OMNI_RETURN_IF_ERROR(log->verify_at_open());
+  if (!options.read_only) OMNI_RETURN_IF_ERROR(log->put_marker());
   return log;
 }
 
@@ -441,7 +477,7 @@ Status EventLog::verify_at_open() {
     if (db_->GetIntProperty(events_cf_, prop, &v)) count -= static_cast<std::int64_t>(v);
   }
   if (count != static_cast<std::int64_t>(head)) OMNI_RETURN_IF_ERROR(find_gap(head));
-  if (!anchor || anchor->seq != head) {
+  if (!read_only_ && (!anchor || anchor->seq != head)) {
     // What open recovered is durable now (RocksDB flushed the replayed WAL), so it
     // becomes the anchor. Failing to write it only weakens the next open's check.
     if (Status w = write_head_anchor(canonical_path_, {head, head_hash_}); !w.ok()) {
@@ -483,7 +519,7 @@ EventLog::~EventLog() {
     if (stuck_resume_.joinable()) stuck_resume_.join();
     db_.reset();
   }
-  if (!canonical_path_.empty()) {
+  if (!canonical_path_.empty() && !read_only_) {
     std::lock_guard l(open_paths_mu());
     open_paths().erase(canonical_path_);
   }
@@ -492,8 +528,8 @@ EventLog::~EventLog() {
 Status EventLog::close(std::chrono::steady_clock::time_point deadline) {
   if (!db_) return Status();
   Status result;
-  bool writable;
-  {
+  bool writable = false;
+  if (!read_only_) {
     std::lock_guard l(mu_);
     // Writes stopped: resume if the disk allows, so the flush below makes a batch
     // that reached the WAL before its write failed obsolete (otherwise the next
@@ -525,7 +561,7 @@ Status EventLog::close(std::chrono::steady_clock::time_point deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   };
-  wait_for_background();
+  if (!read_only_) wait_for_background();
   // Each session's flush leaves one small file per column family, and since
   // event keys only grow RocksDB moves them down to L1 unmerged (a trivial move),
   // where nothing merges them until L1 reaches its 256 MB target: a store opened
@@ -793,6 +829,7 @@ void EventLog::fail_queue_locked(Writer* w) {
 
 Status EventLog::append(AppendRequest* req) {
   if (req->events.empty()) return Status::invalid_argument("append of an empty request");
+  if (read_only_) return Status::invalid_argument("the log at '" + canonical_path_ + "' is open read-only");
   Writer w;
   w.req = req;
   for (const auto& e : req->events) w.bytes += e.key.size() + e.payload.size() + 128;

@@ -15,6 +15,7 @@ packages=(
   libsqlite3-dev                          # bench/: the SQLite peer
   libhiredis-dev                          # sinks/redis: the Redis client
   redis-server redis-tools                # tests and the demo: a real Redis on loopback
+  libcli11-dev                            # tools/: the omni command's argument parser
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -128,6 +128,18 @@ struct EventLogOptions {
   // events before it, drops the rest, and open reports it (recovery_report());
   // true = open refuses with kCorruption.
   bool refuse_damaged_wal = false;
+  // Open for reading only (RocksDB's OpenForReadOnly), as the `omni` tools do: no
+  // lock is taken, so it works while another process (or a Storage in this one)
+  // holds the store open for writing, and it sees the log as it was at open (the
+  // WALs replayed into memory). Nothing is created or written: no directory,
+  // column family, anchor or marker; append() is kInvalidArgument. A path with no
+  // store is kNotFound. Every column family the store has is opened (requested
+  // extra ones it lacks are left out: column_family() returns nullptr for them).
+  bool read_only = false;
+  // With read_only only: skip open's refusal of a log with a gap or one that
+  // differs from its head anchor, for tools that check the log themselves and
+  // must open a damaged store to say where it is damaged (`omni replay verify`).
+  bool skip_open_checks = false;
 };
 
 // What open found in the WAL (see EventLogOptions::refuse_damaged_wal).
@@ -206,6 +218,8 @@ class EventLog {
   Status resume();
 
   const RecoveryReport& recovery_report() const { return recovery_; }
+  // Whether the log was opened with EventLogOptions::read_only.
+  bool read_only() const { return read_only_; }
 
   // The event at `seq`: kNotFound when absent, kCorruption when its bytes fail
   // verification.
@@ -248,6 +262,9 @@ class EventLog {
   // name was not requested at open).
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* column_family(std::string_view name) const;
+  // The events' column family (seq_key(seq) -> encoded event), for tools that read
+  // the stored bytes themselves (an event's hash is the SHA-256 of those bytes).
+  rocksdb::ColumnFamilyHandle* events_column_family() const { return events_cf_; }
   // Every column family open now (open opens all the store has).
   std::vector<std::string> column_family_names() const;
   // The families open created because an existing store lacked them (a
@@ -285,6 +302,7 @@ class EventLog {
   void fail_queue_locked(Writer* w);  // mu_ held; w is the front writer
 
   std::string canonical_path_;
+  bool read_only_ = false;  // see EventLogOptions::read_only
   rocksdb::Env* env_ = nullptr;
   RecoveryReport recovery_;
   std::chrono::milliseconds resume_interval_{1000};

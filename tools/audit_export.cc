@@ -1,0 +1,313 @@
+#include "omni/tools/audit_export.h"
+
+#include <algorithm>
+
+#include "omni/projections/audit_index.h"
+#include "omni/tools/format.h"
+#include "omni/tools/store.h"
+
+namespace omni::tools {
+namespace {
+
+using log::EventType;
+
+bool is_edge(EventType t) { return t == EventType::RelationshipAdded || t == EventType::RelationshipRemoved; }
+
+Status check_utf8(const log::Event& e) {
+  auto bad = [&](std::string_view field) {
+    return Status::corruption("event seq " + std::to_string(e.seq) + ": its " + std::string(field) +
+                              " is not valid UTF-8");
+  };
+  if (!utf8_valid(e.identity)) return bad("identity");
+  if (!utf8_valid(e.key)) return bad("key");
+  for (const std::string* s : {&e.attrs.predicate, &e.attrs.object, &e.attrs.label, &e.attrs.action,
+                               &e.attrs.principal}) {
+    if (!utf8_valid(*s)) return bad("attributes");
+  }
+  for (const std::string& n : e.attrs.names) {
+    if (!utf8_valid(n)) return bad("names");
+  }
+  return Status();
+}
+
+Status check_payload(const log::Event& e) {
+  if (!e.payload.empty() && !nlohmann::json::accept(e.payload)) {
+    return Status::corruption("event seq " + std::to_string(e.seq) + ": its payload is not valid JSON");
+  }
+  return Status();
+}
+
+void append_json_array(std::string& out, const std::vector<std::string>& v) {
+  out.push_back('[');
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out.push_back(',');
+    append_json_string(out, v[i]);
+  }
+  out.push_back(']');
+}
+
+// One event line of the JSON Lines export. Must write exactly the fields
+// event_fields() returns (the verifier compares the two), plus hash and encoded.
+void append_jsonl(std::string& out, const log::Event& e, const log::Hash& hash, std::string_view bytes) {
+  out += "{\"seq\":";
+  out += std::to_string(e.seq);
+  out += ",\"timestamp\":\"";
+  out += format_rfc3339(e.timestamp_ns);
+  out += "\",\"operation\":\"";
+  out += operation_name(e.type);
+  out += "\",\"identity\":";
+  append_json_string(out, e.identity);
+  out += ",\"key\":";
+  append_json_string(out, e.key);
+  if (!e.payload.empty()) {
+    out += ",\"data\":";
+    out += e.payload;  // compact JSON as stored (checked by check_payload)
+  }
+  if (is_edge(e.type)) {
+    out += ",\"subject\":";
+    append_json_string(out, e.key);
+    out += ",\"predicate\":";
+    append_json_string(out, e.attrs.predicate);
+    out += ",\"object\":";
+    append_json_string(out, e.attrs.object);
+  } else if (e.type == EventType::VersionStored) {
+    out += ",\"label\":";
+    append_json_string(out, e.attrs.label);
+  } else if (e.type == EventType::VersionsPruned) {
+    out += ",\"labels\":";
+    append_json_array(out, e.attrs.names);
+  } else if (e.type == EventType::PolicyDecided) {
+    out += ",\"principal\":";
+    append_json_string(out, e.attrs.principal);
+    out += ",\"action\":";
+    append_json_string(out, e.attrs.action);
+    out += e.attrs.allowed ? ",\"allowed\":true" : ",\"allowed\":false";
+    out += ",\"ttl_ns\":";
+    out += std::to_string(e.attrs.ttl_ns);
+    if (!e.attrs.names.empty()) {
+      out += ",\"depends_on\":";
+      append_json_array(out, e.attrs.names);
+    }
+  }
+  out += ",\"prev_hash\":\"";
+  append_hex(out, e.prev_hash);
+  out += "\",\"hash\":\"";
+  append_hex(out, hash);
+  out += "\",\"encoded\":\"";
+  append_base64(out, bytes);
+  out += "\"}\n";
+}
+
+constexpr std::string_view kCsvHeader =
+    "seq,timestamp,operation,identity,key,data,subject,predicate,object,label,labels,principal,action,"
+    "allowed,ttl_ns,depends_on,prev_hash,hash\r\n";
+
+void append_csv(std::string& out, const log::Event& e, const log::Hash& hash) {
+  auto field = [&](std::string_view v) {
+    append_csv_field(out, v);
+    out.push_back(',');
+  };
+  auto array = [&](const std::vector<std::string>& v) {
+    std::string a;
+    append_json_array(a, v);
+    field(a);
+  };
+  field(std::to_string(e.seq));
+  field(format_rfc3339(e.timestamp_ns));
+  field(operation_name(e.type));
+  field(e.identity);
+  field(e.key);
+  field(e.payload);
+  const bool edge = is_edge(e.type);
+  field(edge ? std::string_view(e.key) : std::string_view());
+  field(edge ? std::string_view(e.attrs.predicate) : std::string_view());
+  field(edge ? std::string_view(e.attrs.object) : std::string_view());
+  field(e.type == EventType::VersionStored ? std::string_view(e.attrs.label) : std::string_view());
+  if (e.type == EventType::VersionsPruned) array(e.attrs.names); else field("");
+  const bool policy = e.type == EventType::PolicyDecided;
+  field(policy ? std::string_view(e.attrs.principal) : std::string_view());
+  field(policy ? std::string_view(e.attrs.action) : std::string_view());
+  field(policy ? (e.attrs.allowed ? "true" : "false") : "");
+  field(policy ? std::to_string(e.attrs.ttl_ns) : std::string());
+  if (policy && !e.attrs.names.empty()) array(e.attrs.names); else field("");
+  field(log::to_hex(e.prev_hash));
+  append_csv_field(out, log::to_hex(hash));
+  out += "\r\n";
+}
+
+}  // namespace
+
+bool AuditFilter::matches(const log::Event& e) const {
+  if (key && e.key != *key && projections::AuditIndex::second_key(e.type, e.attrs, e.key) != *key) return false;
+  if (identity && e.identity != *identity) return false;
+  if (since_ns && e.timestamp_ns < *since_ns) return false;
+  if (until_ns && e.timestamp_ns >= *until_ns) return false;
+  if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) return false;
+  return true;
+}
+
+nlohmann::json AuditFilter::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  if (key) j["key"] = *key;
+  if (identity) j["identity"] = *identity;
+  if (since_ns) j["since"] = format_rfc3339(*since_ns);
+  if (until_ns) j["until"] = format_rfc3339(*until_ns);
+  if (!types.empty()) {
+    j["types"] = nlohmann::json::array();
+    for (EventType t : types) j["types"].push_back(std::string(operation_name(t)));
+  }
+  return j;
+}
+
+Result<AuditFilter> AuditFilter::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return Status::invalid_argument("the filter is not a JSON object");
+  AuditFilter f;
+  for (const auto& [name, v] : j.items()) {
+    if ((name == "key" || name == "identity" || name == "since" || name == "until") && !v.is_string()) {
+      return Status::invalid_argument("filter." + name + " is not a string");
+    }
+    if (name == "key") {
+      f.key = v.get<std::string>();
+    } else if (name == "identity") {
+      f.identity = v.get<std::string>();
+    } else if (name == "since" || name == "until") {
+      OMNI_ASSIGN_OR_RETURN(const std::int64_t ns, parse_rfc3339(v.get<std::string>()));
+      (name == "since" ? f.since_ns : f.until_ns) = ns;
+    } else if (name == "types") {
+      if (!v.is_array()) return Status::invalid_argument("filter.types is not an array");
+      for (const auto& t : v) {
+        if (!t.is_string()) return Status::invalid_argument("filter.types holds a non-string");
+        OMNI_ASSIGN_OR_RETURN(const EventType type, parse_operation(t.get<std::string>()));
+        f.types.push_back(type);
+      }
+    } else {
+      return Status::invalid_argument("unknown filter field '" + name + "'");
+    }
+  }
+  return f;
+}
+
+Result<nlohmann::json> event_fields(const log::Event& e) {
+  OMNI_RETURN_IF_ERROR(check_utf8(e));
+  nlohmann::json j;
+  j["seq"] = e.seq;
+  j["timestamp"] = format_rfc3339(e.timestamp_ns);
+  j["operation"] = std::string(operation_name(e.type));
+  j["identity"] = e.identity;
+  j["key"] = e.key;
+  if (!e.payload.empty()) {
+    nlohmann::json data = nlohmann::json::parse(e.payload, nullptr, false);
+    if (data.is_discarded()) {
+      return Status::corruption("event seq " + std::to_string(e.seq) + ": its payload is not valid JSON");
+    }
+    j["data"] = std::move(data);
+  }
+  if (is_edge(e.type)) {
+    j["subject"] = e.key;
+    j["predicate"] = e.attrs.predicate;
+    j["object"] = e.attrs.object;
+  } else if (e.type == EventType::VersionStored) {
+    j["label"] = e.attrs.label;
+  } else if (e.type == EventType::VersionsPruned) {
+    j["labels"] = e.attrs.names;
+  } else if (e.type == EventType::PolicyDecided) {
+    j["principal"] = e.attrs.principal;
+    j["action"] = e.attrs.action;
+    j["allowed"] = e.attrs.allowed;
+    j["ttl_ns"] = e.attrs.ttl_ns;
+    if (!e.attrs.names.empty()) j["depends_on"] = e.attrs.names;
+  }
+  j["prev_hash"] = log::to_hex(e.prev_hash);
+  return j;
+}
+
+Result<ExportSummary> export_audit(const ExportOptions& options, std::ostream& out, Progress& progress) {
+  OMNI_ASSIGN_OR_RETURN(std::unique_ptr<log::EventLog> lg, open_read_only(options.db));
+  ExportSummary sum;
+  sum.head_seq = lg->head_seq();
+  sum.head_hash = lg->head_hash();
+  const bool jsonl = options.format == ExportFormat::kJsonl;
+
+  std::string buf;
+  auto flush = [&](bool force) -> Status {
+    if (!force && buf.size() < (1u << 20)) return Status();
+    out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+    buf.clear();
+    if (!out) return Status::io_error("writing the export failed (disk full? closed pipe?)");
+    return Status();
+  };
+  if (jsonl) {
+    nlohmann::ordered_json h;
+    h["format"] = kExportFormat;
+    h["version"] = kExportVersion;
+    h["complete"] = options.filter.empty();
+    h["filter"] = options.filter.to_json();
+    h["exported_at"] = format_rfc3339(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+    buf += h.dump() + "\n";
+  } else {
+    buf += kCsvHeader;
+  }
+
+  progress.start("audit export", sum.head_seq);
+  Sha256Stream digest;
+  EventCursor cur(*lg, 1, sum.head_seq);
+  log::Hash prev{};
+  Seq expect = 1;
+  while (cur.next()) {
+    const Seq seq = cur.key();
+    if (seq != expect) {
+      return Status::corruption("event seq " + std::to_string(expect) + " is missing from the log (run "
+                                "`omni replay verify`); the export stops before it");
+    }
+    const std::string_view bytes = cur.bytes();
+    OMNI_ASSIGN_OR_RETURN(const log::Event e, log::decode_event(bytes, seq));
+    const log::Hash h = log::sha256(bytes);
+    if (e.prev_hash != prev && sum.chain_break == 0) sum.chain_break = seq;
+    prev = h;
+    if (options.filter.matches(e)) {
+      OMNI_RETURN_IF_ERROR(check_utf8(e));
+      OMNI_RETURN_IF_ERROR(check_payload(e));
+      if (jsonl) {
+        append_jsonl(buf, e, h, bytes);
+      } else {
+        append_csv(buf, e, h);
+      }
+      digest.update(h);
+      ++sum.events;
+      OMNI_RETURN_IF_ERROR(flush(false));
+    }
+    ++expect;
+    progress.update(seq);
+  }
+  OMNI_RETURN_IF_ERROR(cur.status());
+  if (expect - 1 != sum.head_seq) {
+    return Status::corruption("the log ends at seq " + std::to_string(expect - 1) + " before its head, seq " +
+                              std::to_string(sum.head_seq));
+  }
+  progress.finish(sum.head_seq);
+  sum.digest = digest.digest();
+  if (jsonl) {
+    nlohmann::ordered_json end;
+    end["end"] = kExportFormat;
+    end["events"] = sum.events;
+    end["head_seq"] = sum.head_seq;
+    end["head_hash"] = log::to_hex(sum.head_hash);
+    end["digest"] = log::to_hex(sum.digest);
+    buf += end.dump() + "\n";
+  } else {
+    std::string row;
+    const nlohmann::json data = {{"events", sum.events}, {"digest", log::to_hex(sum.digest)}};
+    row += std::to_string(sum.head_seq) + ",,export_end,,,";
+    append_csv_field(row, data.dump());
+    row += ",,,,,,,,,,,," + log::to_hex(sum.head_hash) + "\r\n";
+    buf += row;
+  }
+  OMNI_RETURN_IF_ERROR(flush(true));
+  out.flush();
+  if (!out) return Status::io_error("writing the export failed");
+  return sum;
+}
+
+}  // namespace omni::tools

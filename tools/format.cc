@@ -1,0 +1,310 @@
+#include "omni/tools/format.h"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <charconv>
+#include <chrono>
+
+namespace omni::tools {
+namespace {
+
+constexpr std::int64_t kNsPerSec = 1'000'000'000;
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+std::string format_rfc3339(std::int64_t ns) {
+  using namespace std::chrono;
+  // Floor division, so times before 1970 come out right too.
+  std::int64_t secs = ns / kNsPerSec;
+  std::int64_t frac = ns % kNsPerSec;
+  if (frac < 0) {
+    frac += kNsPerSec;
+    --secs;
+  }
+  const sys_seconds tp{seconds(secs)};
+  const sys_days day = floor<days>(tp);
+  const year_month_day ymd{day};
+  const hh_mm_ss<seconds> hms{tp - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%09lldZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()), static_cast<long long>(frac));
+  return buf;
+}
+
+Result<std::int64_t> parse_rfc3339(std::string_view s) {
+  auto bad = [&](std::string_view why) {
+    return Status::invalid_argument("'" + std::string(s) + "' is not an RFC 3339 date-time (" +
+                                    std::string(why) + "; e.g. 2024-05-01T12:00:00Z)");
+  };
+  int y, mo, d, h, mi, se;
+  if (!digits(s, 0, 4, &y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, &mo) || s[7] != '-' ||
+      !digits(s, 8, 2, &d)) {
+    return bad("expected YYYY-MM-DD");
+  }
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return bad("expected T between date and time");
+  if (!digits(s, 11, 2, &h) || s[13] != ':' || !digits(s, 14, 2, &mi) || s[16] != ':' ||
+      !digits(s, 17, 2, &se)) {
+    return bad("expected hh:mm:ss");
+  }
+  using namespace std::chrono;
+  const year_month_day ymd{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
+  if (!ymd.ok()) return bad("no such date");
+  // 60: a leap second, which the UNIX time scale folds into the next second.
+  if (h > 23 || mi > 59 || se > 60) return bad("time out of range");
+  std::size_t pos = 19;
+  std::int64_t frac = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    const std::size_t start = pos;
+    std::int64_t scale = kNsPerSec;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (pos - start >= 9) return bad("more than 9 fractional digits");
+      scale /= 10;
+      frac += (s[pos] - '0') * scale;
+      ++pos;
+    }
+    if (pos == start) return bad("no digits after '.'");
+  }
+  std::int64_t offset_s = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh, om;
+    if (!digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !digits(s, pos + 4, 2, &om) || oh > 23 || om > 59) {
+      return bad("bad UTC offset, expected ±hh:mm");
+    }
+    offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+    pos += 6;
+  } else {
+    return bad("missing time zone (Z or ±hh:mm)");
+  }
+  if (pos != s.size()) return bad("trailing characters");
+  const std::int64_t days_since_epoch = sys_days(ymd).time_since_epoch().count();
+  const std::int64_t secs = days_since_epoch * 86400 + h * 3600 + mi * 60 + se - offset_s;
+  return secs * kNsPerSec + frac;
+}
+
+void append_csv_field(std::string& out, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out.append(field);
+    return;
+  }
+  out.push_back('"');
+  for (char c : field) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+bool utf8_valid(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    unsigned min;
+    unsigned cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;  // start of the stretch that needs no escaping
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.substr(run, i - run));
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      default:
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 15]);
+    }
+  }
+  out.append(s.substr(run));
+  out.push_back('"');
+}
+
+void append_base64(std::string& out, std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const std::size_t at = out.size();
+  out.resize(at + (bytes.size() + 2) / 3 * 4);
+  char* o = out.data() + at;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+    *o++ = kAlphabet[v >> 18];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = kAlphabet[(v >> 6) & 63];
+    *o++ = kAlphabet[v & 63];
+  }
+  if (const std::size_t rest = bytes.size() - i; rest > 0) {
+    const std::uint32_t v = (p[i] << 16) | (rest == 2 ? p[i + 1] << 8 : 0);
+    *o++ = kAlphabet[v >> 18];
+    *o++ = kAlphabet[(v >> 12) & 63];
+    *o++ = rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    *o++ = '=';
+  }
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  append_base64(out, bytes);
+  return out;
+}
+
+void append_hex(std::string& out, const log::Hash& h) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  const std::size_t at = out.size();
+  out.resize(at + 64);
+  char* o = out.data() + at;
+  for (std::uint8_t b : h) {
+    *o++ = kDigits[b >> 4];
+    *o++ = kDigits[b & 15];
+  }
+}
+
+Result<std::string> base64_decode(std::string_view text) {
+  static const std::array<int, 256> kValue = [] {
+    std::array<int, 256> v{};
+    v.fill(-1);
+    const std::string_view a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (std::size_t i = 0; i < a.size(); ++i) v[static_cast<unsigned char>(a[i])] = static_cast<int>(i);
+    return v;
+  }();
+  if (text.size() % 4 != 0) return Status::invalid_argument("base64 of " + std::to_string(text.size()) + " characters (not a multiple of 4)");
+  std::size_t pad = 0;
+  if (!text.empty() && text.back() == '=') pad = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    std::uint32_t v = 0;
+    const bool last = i + 4 == text.size();
+    for (std::size_t k = 0; k < 4; ++k) {
+      const char c = text[i + k];
+      int d;
+      if (c == '=' && last && k >= 4 - pad) {
+        d = 0;
+      } else {
+        d = kValue[static_cast<unsigned char>(c)];
+        if (d < 0) return Status::invalid_argument("not base64: character at offset " + std::to_string(i + k));
+      }
+      v = (v << 6) | static_cast<std::uint32_t>(d);
+    }
+    out.push_back(static_cast<char>(v >> 16));
+    if (!last || pad < 2) out.push_back(static_cast<char>((v >> 8) & 0xff));
+    if (!last || pad < 1) out.push_back(static_cast<char>(v & 0xff));
+    // Canonical form only: the bits the padding drops must be zero.
+    if (last && pad > 0 && (v & (pad == 2 ? 0xffffu : 0xffu)) != 0) {
+      return Status::invalid_argument("non-canonical base64 padding");
+    }
+  }
+  return out;
+}
+
+Result<log::Hash> parse_hash(std::string_view hex) {
+  if (hex.size() != 64) {
+    return Status::invalid_argument("a SHA-256 hash is 64 hex digits, got " + std::to_string(hex.size()) +
+                                    " characters");
+  }
+  log::Hash h;
+  for (std::size_t i = 0; i < 32; ++i) {
+    unsigned v = 0;
+    const auto r = std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, v, 16);
+    if (r.ec != std::errc() || r.ptr != hex.data() + 2 * i + 2) {
+      return Status::invalid_argument("not a hex digit at offset " + std::to_string(2 * i));
+    }
+    h[i] = static_cast<std::uint8_t>(v);
+  }
+  return h;
+}
+
+Result<Anchor> parse_anchor(std::string_view text) {
+  const std::size_t at = text.find('@');
+  if (at == std::string_view::npos) {
+    return Status::invalid_argument("an anchor is HASH@SEQ (as `omni inspect` prints it), got '" +
+                                    std::string(text) + "'");
+  }
+  Result<log::Hash> h = parse_hash(text.substr(0, at));
+  if (!h.ok()) return Status::invalid_argument("anchor '" + std::string(text) + "': " + h.status().message());
+  Anchor a;
+  a.hash = *h;
+  const std::string_view seq = text.substr(at + 1);
+  const auto r = std::from_chars(seq.data(), seq.data() + seq.size(), a.seq);
+  if (seq.empty() || r.ec != std::errc() || r.ptr != seq.data() + seq.size() || a.seq == 0) {
+    return Status::invalid_argument("anchor '" + std::string(text) + "': the seq after '@' must be a number >= 1");
+  }
+  return a;
+}
+
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256Stream::update(std::string_view bytes) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());
+}
+
+log::Hash Sha256Stream::digest() const {
+  log::Hash h{};
+  EVP_MD_CTX* copy = EVP_MD_CTX_new();
+  unsigned int n = 0;
+  if (copy && EVP_MD_CTX_copy_ex(copy, static_cast<EVP_MD_CTX*>(ctx_)) == 1) {
+    EVP_DigestFinal_ex(copy, h.data(), &n);
+  }
+  EVP_MD_CTX_free(copy);
+  return h;
+}
+
+std::string format_anchor(const Anchor& a) { return log::to_hex(a.hash) + "@" + std::to_string(a.seq); }
+
+}  // namespace omni::tools
