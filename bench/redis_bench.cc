@@ -16,16 +16,30 @@
 //   called once per change, 1,000 EVALSHAs pipelined.
 // Both sides cycle over the same 100,000 keys (each under its own prefix), so
 // after the first pass every write replaces an existing hash.
+// Through the store (issue 8's figures):
+// - sink_drain: the whole path, log -> sink worker -> Redis: 20,000 documents are
+//   stored while offline mode holds the worker back (not timed), then the drain
+//   to the head is timed. Baseline: hiredis_hset.
+// - write_through_store: store_data under write_through (returns once Redis
+//   applied it); its p50/p99 next to raw_hset_round_trip (one HSET, one round
+//   trip, redisCommand).
+// - write_behind_store: store_data under write_behind with a Redis backend,
+//   next to plain_store: store_data with no backend (sync=false both).
 #include <benchmark/benchmark.h>
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bench_util.h"
 #include "omni/redis_backend.h"
+#include "omni/storage.h"
 #include "redis_apply_script.h"
 #include "redis_server.h"
 
@@ -74,6 +88,7 @@ class ServerCpu {
 
 struct Fixture {
   std::vector<std::string> docs;  // compact JSON text
+  std::vector<omni::Json> docs_json;  // the same, parsed
   // Per document: the HSET arguments after the key ("_seq" comes first, filled per write).
   std::vector<std::vector<std::string>> fields;
   std::unique_ptr<omni::RedisBackend> backend;
@@ -88,6 +103,7 @@ Fixture& fixture() {
     for (std::size_t i = 0; i < kDocs; ++i) {
       const omni::Json d = make_doc(i);
       f->docs.push_back(d.dump());
+      f->docs_json.push_back(d);
       std::vector<std::string> a;
       for (const auto& [name, value] : d.items()) {
         a.push_back(name);
@@ -190,6 +206,110 @@ void BM_EvalshaPerChange(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
 }
 
+// --- Through the store -----------------------------------------------------
+
+std::map<std::string, std::vector<double>> g_latency_us;  // per benchmark: every call's latency
+
+std::string percentiles(std::vector<double> v) {
+  if (v.empty()) return "-";
+  std::sort(v.begin(), v.end());
+  char out[96];
+  std::snprintf(out, sizeof out, "p50 %.1f us, p99 %.1f us (%zu calls)", v[v.size() / 2], v[v.size() * 99 / 100],
+                v.size());
+  return out;
+}
+
+// A scratch store (sync=false) with a Redis backend under `strategy`; null backend: none.
+std::unique_ptr<omni::Storage> scratch_store(const std::string& name, bool with_redis, omni::SyncStrategy strategy) {
+  const std::string path = "/tmp/omni-redis-bench-" + name;
+  std::filesystem::remove_all(path);
+  omni::Options o;
+  o.path = path;
+  o.sync_strategy = strategy;
+  o.strategy_options.interval = std::chrono::milliseconds(100);
+  auto s = omni::Storage::open(o);
+  if (!s.ok()) std::abort();
+  if (with_redis) {
+    omni::RedisOptions ro;
+    ro.port = g_redis->port();
+    ro.key_prefix = "bench-" + name + ":";
+    auto b = omni::RedisBackend::create(ro);
+    if (!b.ok() || !(*s)->add_backend("redis", std::move(*b), 1).ok()) std::abort();
+  }
+  return std::move(*s);
+}
+
+void BM_SinkDrain(benchmark::State& state) {
+  Fixture& f = fixture();
+  static std::unique_ptr<omni::Storage> store = scratch_store("drain", true, omni::SyncStrategy::write_behind);
+  constexpr std::size_t kEvents = 20000;
+  std::uint64_t n = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    store->enable_offline_mode();
+    omni::Seq last = 0;
+    for (std::size_t i = 0; i < kEvents; ++i, ++n) {
+      last = store->store_data(omni::bench::key_of(n % kKeys), omni::Json::parse(f.docs[n % kDocs])).value();
+    }
+    state.ResumeTiming();
+    store->disable_offline_mode();
+    if (!store->wait_for_backend("redis", last, std::chrono::seconds(60)).ok()) state.SkipWithError("drain timed out");
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kEvents));
+}
+
+void BM_WriteThroughStore(benchmark::State& state) {
+  Fixture& f = fixture();
+  static std::unique_ptr<omni::Storage> store = scratch_store("through", true, omni::SyncStrategy::write_through);
+  std::vector<double>& lat = g_latency_us["write_through_store"];
+  std::uint64_t n = 0;
+  for (auto _ : state) {
+    const omni::Json doc = omni::Json::parse(f.docs[n % kDocs]);
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!store->store_data(omni::bench::key_of(n++ % kKeys), doc).ok()) state.SkipWithError("store failed");
+    lat.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_RawHsetRoundTrip(benchmark::State& state) {
+  Fixture& f = fixture();
+  std::vector<double>& lat = g_latency_us["raw_hset_round_trip"];
+  std::vector<std::string> args;
+  std::uint64_t n = 0;
+  for (auto _ : state) {
+    const std::vector<std::string>& fields = f.fields[n % kDocs];
+    args.assign({"HSET", "rt:" + omni::bench::key_of(n % kKeys), "_seq", std::to_string(n)});
+    args.insert(args.end(), fields.begin(), fields.end());
+    ++n;
+    const auto t0 = std::chrono::steady_clock::now();
+    append(f.raw, args);
+    if (!read_replies(f.raw, 1)) state.SkipWithError("HSET failed");
+    lat.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void store_loop(benchmark::State& state, omni::Storage& store) {
+  Fixture& f = fixture();
+  std::uint64_t n = 0;
+  for (auto _ : state) {
+    if (!store.store_data(omni::bench::key_of(n % kKeys), f.docs_json[n % kDocs]).ok()) state.SkipWithError("store failed");
+    ++n;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_WriteBehindStore(benchmark::State& state) {
+  static std::unique_ptr<omni::Storage> store = scratch_store("behind", true, omni::SyncStrategy::write_behind);
+  store_loop(state, *store);
+}
+
+void BM_PlainStore(benchmark::State& state) {
+  static std::unique_ptr<omni::Storage> store = scratch_store("plain", false, omni::SyncStrategy::write_through);
+  store_loop(state, *store);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -208,6 +328,17 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(round_name("evalsha_per_change", r).c_str(), BM_EvalshaPerChange)
         ->MinTime(1.0)
         ->UseRealTime();
+    benchmark::RegisterBenchmark(round_name("sink_drain", r).c_str(), BM_SinkDrain)->MinTime(1.0)->UseRealTime();
+    benchmark::RegisterBenchmark(round_name("write_through_store", r).c_str(), BM_WriteThroughStore)
+        ->MinTime(0.5)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(round_name("raw_hset_round_trip", r).c_str(), BM_RawHsetRoundTrip)
+        ->MinTime(0.5)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(round_name("write_behind_store", r).c_str(), BM_WriteBehindStore)
+        ->MinTime(1.0)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(round_name("plain_store", r).c_str(), BM_PlainStore)->MinTime(1.0)->UseRealTime();
   }
   omni::bench::Collector c;
   benchmark::RunSpecifiedBenchmarks(&c);
@@ -220,6 +351,9 @@ int main(int argc, char** argv) {
   const Pair pairs[] = {
       {"redis_apply/real_time", "hiredis_hset/real_time", ">= 0.8"},
       {"evalsha_per_change/real_time", "hiredis_hset/real_time", "(design not taken)"},
+      {"sink_drain/real_time", "hiredis_hset/real_time", ">= 0.8 (issue 8)"},
+      {"write_through_store/real_time", "raw_hset_round_trip/real_time", "(latency below)"},
+      {"write_behind_store/real_time", "plain_store/real_time", ">= 0.9 (issue 8)"},
   };
   std::printf("\n%-32s %12s %-26s %12s %7s  %-20s %s\n", "omni", "events/s", "baseline", "events/s", "ratio",
               "target", "per round");
@@ -232,6 +366,9 @@ int main(int argc, char** argv) {
   }
   std::printf("document: %zu bytes of compact JSON, %zu fields; batches of %zu; %zu keys\n",
               fixture().docs[0].size(), make_doc(0).size(), kBatch, kKeys);
+  for (const char* name : {"write_through_store", "raw_hset_round_trip"}) {
+    std::printf("%-22s latency %s\n", name, percentiles(g_latency_us[name]).c_str());
+  }
   fixture().backend.reset();
   redisFree(fixture().raw);
   redis.stop();

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace omni::detail {
 
@@ -85,28 +86,87 @@ void Instrumentation::run(std::string_view op, std::string_view key, std::chrono
   }
 }
 
+namespace {
+
+// Slot numbers for threads, process-wide (the same number in every registry),
+// returned when the thread exits. Never destroyed: threads may exit after main.
+struct SlotPool {
+  std::mutex mu;
+  std::vector<std::size_t> free;
+  std::size_t next = 0;
+};
+SlotPool& slot_pool() {
+  static SlotPool* pool = new SlotPool;
+  return *pool;
+}
+
+struct SlotLease {
+  explicit SlotLease(std::size_t shared) : id(shared), shared_(shared) {
+    SlotPool& p = slot_pool();
+    std::lock_guard l(p.mu);
+    if (!p.free.empty()) {
+      id = p.free.back();
+      p.free.pop_back();
+    } else if (p.next < shared) {
+      id = p.next++;
+    }
+  }
+  SlotLease(const SlotLease&) = delete;  // returns its slot once
+  SlotLease& operator=(const SlotLease&) = delete;
+  ~SlotLease() {
+    if (id == shared_) return;
+    SlotPool& p = slot_pool();
+    std::lock_guard l(p.mu);  // the next owner's lock orders its reads after our writes
+    p.free.push_back(id);
+  }
+  std::size_t id;
+
+ private:
+  std::size_t shared_ = 0;
+};
+
+inline void add_owned(std::atomic<std::uint64_t>& c) {
+  c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::size_t MetricsRegistry::slot() {
+  thread_local SlotLease lease(kSlots);
+  return lease.id;
+}
+
 void MetricsRegistry::record(Op op, std::chrono::nanoseconds d, bool error) {
-  PerOp& p = ops_[static_cast<int>(op)];
-  p.count.fetch_add(1, std::memory_order_relaxed);
-  if (error) p.errors.fetch_add(1, std::memory_order_relaxed);
-  if (d.count() >= 0) p.latency.record(static_cast<std::uint64_t>(d.count()));
+  const int i = static_cast<int>(op);
+  const std::size_t s = slot();
+  Counts& c = counts_[s];
+  if (s < kSlots) {
+    add_owned(c.count[i]);
+    if (error) add_owned(c.errors[i]);
+  } else {
+    c.count[i].fetch_add(1, std::memory_order_relaxed);
+    if (error) c.errors[i].fetch_add(1, std::memory_order_relaxed);
+  }
+  if (d.count() >= 0) latency_[i].record(static_cast<std::uint64_t>(d.count()));
 }
 
 Metrics MetricsRegistry::snapshot() const {
   Metrics m;
   m.uptime = std::chrono::steady_clock::now() - start_;
   const double secs = std::max(1e-9, std::chrono::duration<double>(m.uptime).count());
-  for (int i = 0; i < static_cast<int>(Op::kCount); ++i) {
-    const PerOp& p = ops_[i];
+  for (int i = 0; i < kOps; ++i) {
+    const LatencyHistogram& latency = latency_[i];
     OperationMetrics o;
-    o.count = p.count.load(std::memory_order_relaxed);
-    o.errors = p.errors.load(std::memory_order_relaxed);
+    for (const Counts& c : counts_) {
+      o.count += c.count[i].load(std::memory_order_relaxed);
+      o.errors += c.errors[i].load(std::memory_order_relaxed);
+    }
     o.ops_per_second = static_cast<double>(o.count) / secs;
     o.error_rate = o.count ? static_cast<double>(o.errors) / static_cast<double>(o.count) : 0;
-    o.p50 = std::chrono::nanoseconds(p.latency.percentile(0.50));
-    o.p95 = std::chrono::nanoseconds(p.latency.percentile(0.95));
-    o.p99 = std::chrono::nanoseconds(p.latency.percentile(0.99));
-    o.max = std::chrono::nanoseconds(p.latency.max());
+    o.p50 = std::chrono::nanoseconds(latency.percentile(0.50));
+    o.p95 = std::chrono::nanoseconds(latency.percentile(0.95));
+    o.p99 = std::chrono::nanoseconds(latency.percentile(0.99));
+    o.max = std::chrono::nanoseconds(latency.max());
     m.total_ops += o.count;
     m.total_errors += o.errors;
     m.operations.emplace(std::string(op_name(static_cast<Op>(i))), o);

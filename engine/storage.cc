@@ -66,8 +66,10 @@ Status StorageImpl::open() {
     return std::make_unique<projections::PolicyIndex>(l, suffix);
   });
   // The view reads the index only at open (load()).
-  policy_view_ = std::make_unique<projections::PolicyCacheView>(policy_index(), options_.policy_cache_size,
-                                                                [this] { return now_ns(); });
+  // Without an injected clock the view reads the coarse wall clock itself (cheaper).
+  policy_view_ = std::make_unique<projections::PolicyCacheView>(
+      policy_index(), options_.policy_cache_size,
+      options_.clock ? projections::PolicyCacheView::Clock([this] { return now_ns(); }) : nullptr);
   projections_->add_view(reads_.view());
   projections_->add_view(*policy_view_);
   log_->set_projector(projections_.get());

@@ -100,6 +100,11 @@ Result<WriteTicket> BackendRegistry::admit(const std::vector<log::EventDraft>& d
       }
     }
   }
+  // write_behind (and write-through while offline) waits for nothing: no more work per write.
+  if (!custom && (t.wait == WriteTicket::Wait::kNone || offline())) {
+    t.wait = WriteTicket::Wait::kNone;
+    return t;
+  }
   const std::vector<WorkerPtr> ws = workers();
   if (custom) {
     SyncPlan plan;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 namespace omni::detail {
 
@@ -24,9 +25,33 @@ std::string printable_key(std::string_view key) {
 
 namespace {
 
+// Printable ASCII (0x20..0x7E) is valid UTF-8 without a control character, so a
+// name made only of it passes every rule below; most names are, and they pay only
+// this: 8 bytes at a time, a byte < 0x20 or > 0x7E setting that byte's top bit
+// (the classic "has less / has more" bit tricks, exact for these bounds).
+bool printable_ascii(std::string_view s) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  const char* p = s.data();
+  std::size_t n = s.size();
+  std::uint64_t bad = 0;
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    bad |= ((w - kOnes * 0x20) & ~w) | ((w + kOnes * (0x7f - 0x7e)) | w);
+  }
+  std::uint64_t tail = 0;
+  for (; n != 0; ++p, --n) {
+    const auto c = static_cast<unsigned char>(*p);
+    tail |= static_cast<std::uint64_t>(c < 0x20 || c > 0x7e);
+  }
+  return (bad & kHigh) == 0 && tail == 0;
+}
+
 // The key rules, for keys and identities alike; `what` names which it is, and
-// max_bytes how long it may be.
-Status validate_name(std::string_view what, std::string_view key, std::size_t max_bytes = kMaxKeyBytes) {
+// max_bytes how long it may be. The full check, naming what failed;
+// validate_name() below tries the fast path first.
+[[gnu::noinline]] Status check_name(std::string_view what, std::string_view key,
+                                    std::size_t max_bytes) {
   auto bad = [&](std::string why) {
     return Status::invalid_argument(std::string(what) + " '" + printable_key(key) + "' (" +
                                     std::to_string(key.size()) + " bytes): " + why);
@@ -75,6 +100,14 @@ Status validate_name(std::string_view what, std::string_view key, std::size_t ma
     i += len;
   }
   return Status();
+}
+
+// A name within its size made only of printable ASCII passes without the
+// decoder, the message-building frame of check_name() or a call.
+inline Status validate_name(std::string_view what, std::string_view key,
+                            std::size_t max_bytes = kMaxKeyBytes) {
+  if (!key.empty() && key.size() <= max_bytes && printable_ascii(key)) return Status();
+  return check_name(what, key, max_bytes);
 }
 
 }  // namespace

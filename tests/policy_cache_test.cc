@@ -1,15 +1,18 @@
 // The policy cache: decisions as policy_decided events, the durable PolicyIndex
 // and the in-memory PolicyCacheView, through the Storage API and, for what the
 // relationship calls will drive once they land, through the log directly.
+#include "omni/projections/policy_cache.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <thread>
+#include <tuple>
 #include <vector>
 
-#include "omni/projections/policy_cache.h"
 #include "omni/projections/policy_index.h"
 #include "omni/projections/projection_set.h"
 #include "omni/storage.h"
@@ -271,6 +274,66 @@ TEST(PolicyCacheTest, BadInputIsRefusedAndChangesNothing) {
   EXPECT_EQ(s->policy_cache().configure({.max_entries = 5}).code(), StatusCode::kUnavailable);
   EXPECT_EQ(s->cache_policy_decision("u", "read", "r", true).status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(s->policy_cache().statistics().size, 1u);
+}
+
+// The view's own table (open addressing, grown as it fills, entries removed by
+// shifting their probe run back): thousands of decisions inserted, replaced and
+// invalidated, then every triple answers as a plain map of the same operations
+// says, also for triples whose parts split the same bytes differently.
+TEST(PolicyCacheTest, ManyDecisionsInsertedReplacedAndDroppedAnswerLikeAMap) {
+  TempDir dir;
+  Options o;
+  o.policy_cache_size = 100000;
+  auto s = open_store(dir.path(), o);
+  std::map<std::tuple<std::string, std::string, std::string>, bool> model;
+  auto decide = [&](const std::string& who, const std::string& what, const std::string& res,
+                    bool allowed) {
+    ASSERT_TRUE(s->cache_policy_decision(who, what, res, allowed).ok());
+    model[{who, what, res}] = allowed;
+  };
+  for (int i = 0; i < 3000; ++i) {
+    decide("u" + std::to_string(i % 37), i % 2 ? "read" : "write", "r" + std::to_string(i),
+           i % 3 == 0);
+  }
+  // The same bytes split differently: ("ab", "c", r) is not ("a", "bc", r).
+  decide("ab", "c", "r0", true);
+  decide("a", "bc", "r0", false);
+  for (int i = 0; i < 3000; i += 7)
+    decide("u" + std::to_string(i % 37), i % 2 ? "read" : "write", "r" + std::to_string(i),
+           i % 3 != 0);
+  for (int i = 0; i < 3000; i += 5) {
+    const std::string res = "r" + std::to_string(i);
+    ASSERT_TRUE(s->delete_data(res).ok());
+    for (auto it = model.begin(); it != model.end();) {
+      it = std::get<2>(it->first) == res ? model.erase(it) : std::next(it);
+    }
+  }
+  EXPECT_EQ(s->policy_cache().statistics().size, model.size());
+  for (const auto& [k, allowed] : model) {
+    EXPECT_EQ(get(*s, std::get<0>(k), std::get<1>(k), std::get<2>(k)), allowed)
+        << std::get<0>(k) << " " << std::get<1>(k) << " " << std::get<2>(k);
+  }
+  for (int i = 0; i < 3000; i += 5) {
+    EXPECT_EQ(
+        get(*s, "u" + std::to_string(i % 37), i % 2 ? "read" : "write", "r" + std::to_string(i)),
+        std::nullopt);
+  }
+  EXPECT_EQ(s->get_cached_policy("abc", "", "r0").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(get(*s, "u1", "read", "r999999"), std::nullopt);
+}
+
+// Without an injected clock the view reads the coarse wall clock and adds its
+// resolution: a decision is a hit right after it was made and is gone once its
+// TTL has passed by the precise clock (never served late).
+TEST(PolicyCacheTest, TtlByTheWallClockIsNeverLate) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  ASSERT_TRUE(s->cache_policy_decision("user:a", "read", "doc:1", true, {.ttl = 1s}).ok());
+  const auto decided = std::chrono::system_clock::now();
+  EXPECT_EQ(get(*s, "user:a", "read", "doc:1"), true);
+  std::this_thread::sleep_until(decided + 1s + 5ms);
+  EXPECT_EQ(get(*s, "user:a", "read", "doc:1"), std::nullopt);
+  EXPECT_EQ(s->policy_cache().statistics().expirations, 1u);
 }
 
 // Once a delete_data returned, no reader gets the decision it revoked.
