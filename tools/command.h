@@ -44,5 +44,6 @@ void add_replay_commands(CLI::App& root, Session& s);
 void add_audit_commands(CLI::App& root, Session& s);
 void add_inspect_command(CLI::App& root, Session& s);
 void add_bench_commands(CLI::App& root, Session& s);
+void add_health_command(CLI::App& root, Session& s);
 
 }  // namespace omni::tools
