@@ -44,6 +44,7 @@ void add_replay_commands(CLI::App& root, Session& s);
 void add_audit_commands(CLI::App& root, Session& s);
 void add_inspect_command(CLI::App& root, Session& s);
 void add_bench_commands(CLI::App& root, Session& s);
+void add_dead_letters_commands(CLI::App& root, Session& s);
 // Adds `sink` to the `replay` family (after add_replay_commands).
 void add_replay_sink_command(CLI::App& root, Session& s);
 void add_health_command(CLI::App& root, Session& s);
