@@ -6,7 +6,7 @@
 #include "omni/log/cursor_store.h"
 #include "omni/projections/projection_set.h"
 #include "omni/tools/inspect.h"
-#include "tools_test_util.h"
+#include "tools_redis_util.h"
 
 namespace omni {
 namespace {
@@ -48,6 +48,7 @@ TEST(InspectTest, StoreSummaryInTextAndJson) {
   for (const char* p : {"state", "key_index", "relationships", "versions", "policy"}) {
     EXPECT_EQ(j["checkpoints"]["projections"][p].get<Seq>(), head) << p;
   }
+  EXPECT_EQ(j["sinks"], Json::array());  // no backend ever fed it
   ASSERT_EQ(j["cursors"].size(), 1u);
   EXPECT_EQ(j["cursors"][0], Json({{"name", "redis"}, {"seq", 5}, {"lag", head - 5}}));
   EXPECT_NE(std::find(j["column_families"].begin(), j["column_families"].end(), "events"),
@@ -127,6 +128,35 @@ TEST(InspectTest, MissingStoreAndBadArguments) {
   EXPECT_EQ(run_omni({"inspect", "--db", db, "--limit", "0"}).code, 64);
   EXPECT_EQ(run_omni({"inspect", "--db", db, "a", "b"}).code, 64);
   EXPECT_EQ(run_omni({"inspect", "--db", db, "\xC0\x80"}).code, 64);
+}
+
+TEST(InspectTest, SinksShowTheirCursorLagAndDeadLetterCount) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.error();
+  TempDir dir;
+  const std::string db = dir.sub("db");
+  const testing::Poisoned p = testing::make_dead_letters(db, redis);  // Redis keeps its own watermark
+  {
+    // A backend whose position the store keeps (one without a watermark of its own).
+    log::EventLogOptions o;
+    o.path = db;
+    o.extra_column_families = projections::column_families();
+    o.extra_column_families.push_back("sink_cursors");
+    auto lg = std::move(*log::EventLog::open(o));
+    ASSERT_TRUE(log::CursorStore(*lg, "sink_cursors").put("mem", 3).ok());
+    ASSERT_TRUE(lg->close(std::chrono::steady_clock::now() + std::chrono::seconds(5)).ok());
+  }
+  const Json j = inspect_json({"--db", db});
+  EXPECT_EQ(j["sinks"], Json::parse(R"([{"name":"mem","cursor":3,"lag":)" + std::to_string(p.last - 3) +
+                                    R"(,"position":"store","dead_letters":0},
+      {"name":"redis","cursor":null,"lag":null,"position":"backend","dead_letters":2}])"));
+  const auto text = run_omni({"inspect", "--db", db});
+  EXPECT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("name=mem  cursor=3  lag=" + std::to_string(p.last - 3) + "  position=store  dead_letters=0"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("name=redis  cursor=null  lag=null  position=backend  dead_letters=2"), std::string::npos)
+      << text.out;
 }
 
 }  // namespace
