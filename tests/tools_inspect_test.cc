@@ -5,9 +5,8 @@
 
 #include "omni/log/cursor_store.h"
 #include "omni/projections/projection_set.h"
-#include "omni/sinks/dead_letter_store.h"
 #include "omni/tools/inspect.h"
-#include "tools_test_util.h"
+#include "tools_redis_util.h"
 
 namespace omni {
 namespace {
@@ -31,15 +30,8 @@ TEST(InspectTest, StoreSummaryInTextAndJson) {
     log::EventLogOptions o;
     o.path = db;
     o.extra_column_families = projections::column_families();
-    o.extra_column_families.emplace_back(sinks::kSinkCursorsCf);
-    o.extra_column_families.emplace_back(sinks::kDeadLettersCf);
     auto lg = std::move(*log::EventLog::open(o));
-    ASSERT_TRUE(log::CursorStore(*lg, sinks::kSinkCursorsCf).put("redis", 5).ok());
-    sinks::DeadLetterStore dead(*lg);
-    for (Seq seq : {3, 4}) {
-      ASSERT_TRUE(dead.put({.backend = "redis", .seq = seq, .key = "k", .operation = "store"}).ok());
-    }
-    ASSERT_TRUE(dead.put({.backend = "registry", .seq = 6, .key = "k", .operation = "store"}).ok());
+    ASSERT_TRUE(log::CursorStore(*lg).put("redis", 5).ok());
     ASSERT_TRUE(lg->close(std::chrono::steady_clock::now() + std::chrono::seconds(5)).ok());
   }
   const Json j = inspect_json({"--db", db});
@@ -56,9 +48,9 @@ TEST(InspectTest, StoreSummaryInTextAndJson) {
   for (const char* p : {"state", "key_index", "relationships", "versions", "policy"}) {
     EXPECT_EQ(j["checkpoints"]["projections"][p].get<Seq>(), head) << p;
   }
+  EXPECT_EQ(j["sinks"], Json::array());  // no backend ever fed it
   ASSERT_EQ(j["cursors"].size(), 1u);
-  EXPECT_EQ(j["cursors"][0], Json({{"name", "redis"}, {"seq", 5}, {"lag", head - 5}, {"in", "sink_cursors"}}));
-  EXPECT_EQ(j["dead_letters"], Json({{"total", 3}, {"by_backend", {{"redis", 2}, {"registry", 1}}}}));
+  EXPECT_EQ(j["cursors"][0], Json({{"name", "redis"}, {"seq", 5}, {"lag", head - 5}}));
   EXPECT_NE(std::find(j["column_families"].begin(), j["column_families"].end(), "events"),
             j["column_families"].end());
 
@@ -66,9 +58,7 @@ TEST(InspectTest, StoreSummaryInTextAndJson) {
   EXPECT_EQ(text.code, 0) << text.err;
   EXPECT_NE(text.out.find("anchor: " + hash + "@" + std::to_string(head)), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("event_count: " + std::to_string(head)), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("name=redis  seq=5  lag=" + std::to_string(head - 5) + "  in=sink_cursors"),
-            std::string::npos)
-      << text.out;
+  EXPECT_NE(text.out.find("name=redis  seq=5  lag=" + std::to_string(head - 5)), std::string::npos) << text.out;
   // The anchor it prints is what audit verify takes.
   EXPECT_EQ(run_omni({"audit", "verify", "--db", db, "--anchor", j["head"]["anchor"]}).code, 0);
 }
@@ -138,6 +128,35 @@ TEST(InspectTest, MissingStoreAndBadArguments) {
   EXPECT_EQ(run_omni({"inspect", "--db", db, "--limit", "0"}).code, 64);
   EXPECT_EQ(run_omni({"inspect", "--db", db, "a", "b"}).code, 64);
   EXPECT_EQ(run_omni({"inspect", "--db", db, "\xC0\x80"}).code, 64);
+}
+
+TEST(InspectTest, SinksShowTheirCursorLagAndDeadLetterCount) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.start()) << redis.error();
+  TempDir dir;
+  const std::string db = dir.sub("db");
+  const testing::Poisoned p = testing::make_dead_letters(db, redis);  // Redis keeps its own watermark
+  {
+    // A backend whose position the store keeps (one without a watermark of its own).
+    log::EventLogOptions o;
+    o.path = db;
+    o.extra_column_families = projections::column_families();
+    o.extra_column_families.push_back("sink_cursors");
+    auto lg = std::move(*log::EventLog::open(o));
+    ASSERT_TRUE(log::CursorStore(*lg, "sink_cursors").put("mem", 3).ok());
+    ASSERT_TRUE(lg->close(std::chrono::steady_clock::now() + std::chrono::seconds(5)).ok());
+  }
+  const Json j = inspect_json({"--db", db});
+  EXPECT_EQ(j["sinks"], Json::parse(R"([{"name":"mem","cursor":3,"lag":)" + std::to_string(p.last - 3) +
+                                    R"(,"position":"store","dead_letters":0},
+      {"name":"redis","cursor":null,"lag":null,"position":"backend","dead_letters":2}])"));
+  const auto text = run_omni({"inspect", "--db", db});
+  EXPECT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("name=mem  cursor=3  lag=" + std::to_string(p.last - 3) + "  position=store  dead_letters=0"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("name=redis  cursor=null  lag=null  position=backend  dead_letters=2"), std::string::npos)
+      << text.out;
 }
 
 }  // namespace

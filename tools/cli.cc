@@ -11,8 +11,9 @@ namespace {
 
 using AddFamily = void (*)(CLI::App&, Session&);
 // Every subcommand family, in the order --help lists them.
-constexpr AddFamily kFamilies[] = {add_replay_commands, add_audit_commands, add_inspect_command,
-                                   add_bench_commands};
+constexpr AddFamily kFamilies[] = {add_replay_commands, add_replay_sink_command, add_audit_commands, add_inspect_command,
+                                   add_health_command, add_dead_letters_commands, add_bench_commands,
+                                   add_bench_sink_command};
 
 }  // namespace
 

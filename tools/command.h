@@ -1,10 +1,11 @@
 // How a subcommand family plugs into the `omni` command: one file per family
 // (replay_command.cc, audit_command.cc, …) defines an add_*_commands() that adds
 // its subcommands to the root and sets their callbacks, and kFamilies in cli.cc
-// lists it. A new family (`health`, `dead-letters`, `replay sink`, `bench sink`
-// once the backends exist) is one such file, one line there and one in
-// CMakeLists.txt; it reads the backends from --config with load_config()
-// (omni/tools/config.h).
+// lists it (a subcommand joining an existing family, as `replay sink` and
+// `bench sink`, is a file whose add_* finds the family with get_subcommand and is
+// listed after it). A new family is one such file, one line there and one in
+// CMakeLists.txt; one that needs backends reads them from --config with
+// load_config() and make_backend() (omni/tools/config.h).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -44,5 +45,11 @@ void add_replay_commands(CLI::App& root, Session& s);
 void add_audit_commands(CLI::App& root, Session& s);
 void add_inspect_command(CLI::App& root, Session& s);
 void add_bench_commands(CLI::App& root, Session& s);
+void add_dead_letters_commands(CLI::App& root, Session& s);
+// Adds `sink` to the `bench` family (after add_bench_commands).
+void add_bench_sink_command(CLI::App& root, Session& s);
+// Adds `sink` to the `replay` family (after add_replay_commands).
+void add_replay_sink_command(CLI::App& root, Session& s);
+void add_health_command(CLI::App& root, Session& s);
 
 }  // namespace omni::tools

@@ -140,6 +140,37 @@ Result<OJson> key_report(log::EventLog& lg, const std::string& key, std::size_t 
   return k;
 }
 
+// Per backend the store knows of (a cursor in "sink_cursors" or dead letters):
+// its cursor and lag when the store keeps them (a backend that keeps its own
+// watermark, as Redis does, has none here: `omni health` reads it), and how many
+// dead letters it has.
+Result<OJson> sinks_report(const log::EventLog& lg, Seq head) {
+  struct Row {
+    std::optional<Seq> cursor;
+    std::uint64_t dead_letters = 0;
+  };
+  std::map<std::string, Row> rows;
+  if (lg.column_family(sinks::kSinkCursorsCf) != nullptr) {
+    OMNI_ASSIGN_OR_RETURN(const auto cursors, log::CursorStore(lg, sinks::kSinkCursorsCf).all());
+    for (const auto& [name, seq] : cursors) rows[name].cursor = seq;
+  }
+  if (lg.column_family(sinks::kDeadLettersCf) != nullptr) {
+    OMNI_ASSIGN_OR_RETURN(const std::vector<DeadLetter> letters, sinks::DeadLetterStore(lg).list());
+    for (const auto& d : letters) ++rows[d.backend].dead_letters;
+  }
+  OJson out = OJson::array();
+  for (const auto& [name, r] : rows) {
+    OJson e;
+    e["name"] = name;
+    e["cursor"] = r.cursor ? OJson(*r.cursor) : OJson(nullptr);
+    e["lag"] = r.cursor ? OJson(head >= *r.cursor ? head - *r.cursor : 0) : OJson(nullptr);
+    e["position"] = r.cursor ? "store" : "backend";
+    e["dead_letters"] = r.dead_letters;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 bool scalar(const OJson& v) { return !v.is_object() && !v.is_array(); }
 
 std::string scalar_text(const OJson& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
@@ -201,27 +232,13 @@ Result<OJson> inspect_store(const InspectOptions& options) {
   OJson checkpoints = OJson::object();
   OMNI_ASSIGN_OR_RETURN(j["generation"], meta_rows(*lg, &checkpoints));
   j["checkpoints"] = std::move(checkpoints);
-  // Readers' cursors: the sink workers' (a sink whose target keeps its own
-  // position, as Redis's watermark, has none here) and any other reader's (meta).
+  OMNI_ASSIGN_OR_RETURN(const auto cursors, log::CursorStore(*lg).all());
   OJson cs = OJson::array();
-  for (std::string_view cf : {sinks::kSinkCursorsCf, log::kMetaCf}) {
-    if (lg->column_family(cf) == nullptr) continue;
-    OMNI_ASSIGN_OR_RETURN(const auto cursors, log::CursorStore(*lg, cf).all());
-    for (const auto& [name, seq] : cursors) {
-      cs.push_back({{"name", name}, {"seq", seq}, {"lag", head >= seq ? head - seq : 0}, {"in", std::string(cf)}});
-    }
+  for (const auto& [name, seq] : cursors) {
+    cs.push_back({{"name", name}, {"seq", seq}, {"lag", head >= seq ? head - seq : 0}});
   }
   j["cursors"] = std::move(cs);
-  OJson dead = {{"total", 0}, {"by_backend", OJson::object()}};
-  if (lg->column_family(sinks::kDeadLettersCf) != nullptr) {
-    OMNI_ASSIGN_OR_RETURN(const std::vector<DeadLetter> letters, sinks::DeadLetterStore(*lg).list());
-    dead["total"] = letters.size();
-    for (const DeadLetter& d : letters) {
-      auto& n = dead["by_backend"][d.backend];
-      n = (n.is_null() ? 0 : n.get<std::uint64_t>()) + 1;
-    }
-  }
-  j["dead_letters"] = std::move(dead);
+  OMNI_ASSIGN_OR_RETURN(j["sinks"], sinks_report(*lg, head));
   j["column_families"] = lg->column_family_names();
   if (options.key) {
     OMNI_ASSIGN_OR_RETURN(j["key"], key_report(*lg, *options.key, options.limit));

@@ -22,10 +22,11 @@ struct InspectOptions {
 //   wal {damaged, detail}, generation (of the projections; 0 before the first
 //   rebuild), checkpoints {shared, projections {<name>: the seq it is caught up
 //   to: its own row or the shared one, whichever is later}},
-//   cursors [{name, seq, lag, in}] (in: "sink_cursors", the sink workers' family,
-//   or "meta"; a sink whose target keeps its own position, as Redis's watermark,
-//   is not listed), dead_letters {total, by_backend {name: count}},
-//   column_families [names]
+//   cursors [{name, seq, lag}] (the tools' and projections' readers),
+//   sinks [{name, cursor, lag, position, dead_letters}] (each backend the store
+//     knows of, from "sink_cursors" and "dead_letters": cursor and lag are null
+//     and position "backend" for one that keeps its own watermark, as Redis does —
+//     `omni health` reads it; position "store" otherwise), column_families [names]
 // and with a key, "key": {name, exists, version, document (or null),
 //   audit {events, pruned_through, first, last, operations {op: count},
 //          recent [{seq, timestamp, operation, identity}]},
