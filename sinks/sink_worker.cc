@@ -41,7 +41,6 @@ SinkWorker::SinkWorker(std::string name, int priority, std::unique_ptr<Backend> 
       flush_(flush) {}
 
 void SinkWorker::start() {
-  probe().ok();  // the first health is known before add_backend returns
   if (!backend_->keeps_watermark()) {
     // Decided once, here: a backend the store has no cursor for is seeded from
     // the state if the store had events when it was added. (Runs before the first
@@ -54,6 +53,8 @@ void SinkWorker::start() {
     }
     positioned_ = c.ok();
   }
+  // After the fields above: probe() may post the first step.
+  probe().ok();  // the first health is known before add_backend returns
   post_step();
 }
 
