@@ -112,7 +112,8 @@ void encode_event(const EventView& e, std::string* out) {
   out->assign(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
-Result<Event> decode_event(std::string_view bytes, Seq expected_seq) {
+Status decode_event_into(std::string_view bytes, Seq expected_seq, Event* out,
+                         std::vector<std::uint64_t>* scratch) {
   auto bad = [&](std::string_view what) {
     return Status::corruption("event seq " + std::to_string(expected_seq) + ": " +
                               std::string(what));
@@ -120,9 +121,9 @@ Result<Event> decode_event(std::string_view bytes, Seq expected_seq) {
   // RocksDB hands out unaligned bytes; FlatBuffers reads scalars in place, so copy
   // to 8-byte aligned memory before verifying.
   const std::size_t words = (bytes.size() + 7) / 8;
-  std::unique_ptr<std::uint64_t[]> aligned(new std::uint64_t[words == 0 ? 1 : words]);
-  if (!bytes.empty()) std::memcpy(aligned.get(), bytes.data(), bytes.size());
-  const auto* buf = reinterpret_cast<const std::uint8_t*>(aligned.get());
+  if (scratch->size() < words) scratch->resize(words);
+  if (!bytes.empty()) std::memcpy(scratch->data(), bytes.data(), bytes.size());
+  const auto* buf = reinterpret_cast<const std::uint8_t*>(scratch->data());
 
   flatbuffers::Verifier verifier(buf, bytes.size());
   if (bytes.size() < 8 || !fb::EventBufferHasIdentifier(buf) || !fb::VerifyEventBuffer(verifier)) {
@@ -139,26 +140,45 @@ Result<Event> decode_event(std::string_view bytes, Seq expected_seq) {
   if (static_cast<int>(ev->type()) > static_cast<int>(fb::EventType::MAX)) {
     return bad("unknown event type " + std::to_string(static_cast<int>(ev->type())));
   }
-  Event e;
+  // assign() keeps each string's capacity: a caller decoding into one Event again
+  // and again (a scan) allocates only when a field outgrows it.
+  auto take = [](const flatbuffers::String* from, std::string& to) {
+    if (from) {
+      to.assign(from->data(), from->size());
+    } else {
+      to.clear();
+    }
+  };
+  Event& e = *out;
   e.seq = ev->seq();
   e.timestamp_ns = ev->timestamp_ns();
   e.type = static_cast<EventType>(ev->type());
-  if (ev->identity()) e.identity = ev->identity()->str();
-  if (ev->key()) e.key = ev->key()->str();
+  take(ev->identity(), e.identity);
+  take(ev->key(), e.key);
   if (ev->payload()) {
     e.payload.assign(reinterpret_cast<const char*>(ev->payload()->data()), ev->payload()->size());
+  } else {
+    e.payload.clear();
   }
   std::memcpy(e.prev_hash.data(), ev->prev_hash()->data(), 32);
-  if (ev->predicate()) e.attrs.predicate = ev->predicate()->str();
-  if (ev->object()) e.attrs.object = ev->object()->str();
-  if (ev->label()) e.attrs.label = ev->label()->str();
+  take(ev->predicate(), e.attrs.predicate);
+  take(ev->object(), e.attrs.object);
+  take(ev->label(), e.attrs.label);
+  e.attrs.names.clear();
   if (ev->names()) {
     for (const flatbuffers::String* n : *ev->names()) e.attrs.names.push_back(n ? n->str() : std::string());
   }
-  if (ev->action()) e.attrs.action = ev->action()->str();
-  if (ev->principal()) e.attrs.principal = ev->principal()->str();
+  take(ev->action(), e.attrs.action);
+  take(ev->principal(), e.attrs.principal);
   e.attrs.allowed = ev->allowed();
   e.attrs.ttl_ns = ev->ttl_ns();
+  return Status();
+}
+
+Result<Event> decode_event(std::string_view bytes, Seq expected_seq) {
+  std::vector<std::uint64_t> scratch;
+  Event e;
+  OMNI_RETURN_IF_ERROR(decode_event_into(bytes, expected_seq, &e, &scratch));
   return e;
 }
 

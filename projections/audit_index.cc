@@ -79,10 +79,13 @@ std::string_view AuditIndex::second_key(log::EventType type, const log::EventAtt
 }
 
 Status AuditIndex::apply(const log::Event& e, rocksdb::WriteBatch* batch) {
-  batch->Put(cf_, row_key(e.key, e.seq), rocksdb::Slice());
-  if (std::string_view k2 = second_key(e.type, e.attrs, e.key); !k2.empty()) {
-    batch->Put(cf_, row_key(k2, e.seq), rocksdb::Slice());
-  }
+  WriteBatchSink rows(batch);
+  return apply_rows(e, rows);
+}
+
+Status AuditIndex::apply_rows(const log::Event& e, RowSink& rows) {
+  rows.put(cf_, row_key(e.key, e.seq), {});
+  if (std::string_view k2 = second_key(e.type, e.attrs, e.key); !k2.empty()) rows.put(cf_, row_key(k2, e.seq), {});
   return Status();
 }
 

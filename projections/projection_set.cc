@@ -1,8 +1,14 @@
 #include "omni/projections/projection_set.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <thread>
+#include <chrono>
+#include <cstdio>
 
 #include "omni/log/rocks_status.h"
+#include "omni/projections/bulk_loader.h"
 
 namespace omni::projections {
 
@@ -148,6 +154,111 @@ Result<Seq> ProjectionSet::replay(const std::vector<DurableProjection*>& targets
   return next - 1;
 }
 
+Result<Seq> ProjectionSet::bulk_replay(const Generation& g, Seq to, const Progress& progress) {
+  std::vector<rocksdb::ColumnFamilyHandle*> families;
+  for (const std::string& base : column_families()) families.push_back(log_.column_family(base + g.suffix));
+  BulkLoader loader(log_, families, /*expected_rows=*/to);
+  std::vector<DurableProjection*> bulk, direct;
+  for (DurableProjection* p : g.all) (p->bulk_loadable() ? bulk : direct).push_back(p);
+
+  // Two threads: this one reads and decodes the log (the larger half of the work);
+  // an applier runs the projections over the decoded events, in seq order.
+  // Decoded events travel in a few reused slots, so the strings keep their capacity.
+  struct Slot {
+    std::vector<log::Event> events = std::vector<log::Event>(1024);
+    std::size_t size = 0;
+  };
+  std::vector<Slot> slots(4);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Slot*> full, free;  // guarded by mu
+  for (Slot& slot : slots) free.push_back(&slot);
+  bool read_all = false;   // guarded by mu
+  bool stopped = false;    // guarded by mu: the applier failed (apply_error)
+  Status apply_error;      // written by the applier before it sets stopped
+  std::atomic<Seq> applied{0};
+
+  std::thread applier([&] {
+    rocksdb::WriteBatch written;
+    auto fail = [&](Status st) {
+      std::lock_guard l(mu);
+      apply_error = std::move(st);
+      stopped = true;
+      cv.notify_all();
+    };
+    for (;;) {
+      Slot* slot;
+      {
+        std::unique_lock l(mu);
+        cv.wait(l, [&] { return !full.empty() || read_all; });
+        if (full.empty()) break;
+        slot = full.front();
+        full.pop_front();
+      }
+      for (std::size_t i = 0; i < slot->size; ++i) {
+        const log::Event& e = slot->events[i];
+        Status st;
+        for (DurableProjection* p : bulk) {
+          if (st.ok()) st = p->apply_rows(e, loader);
+        }
+        for (DurableProjection* p : direct) {
+          if (st.ok()) st = p->apply(e, &written);
+        }
+        if (!st.ok()) return fail(std::move(st));
+      }
+      if (written.Count() > 0) {
+        rocksdb::Status ws = log_.db()->Write(rocksdb::WriteOptions(), &written);
+        if (!ws.ok()) return fail(log::from_rocks(ws, "replaying the log into the projections"));
+        written.Clear();
+      }
+      if (slot->size > 0) applied.store(slot->events[slot->size - 1].seq, std::memory_order_relaxed);
+      std::lock_guard l(mu);
+      free.push_back(slot);
+      cv.notify_all();
+    }
+  });
+
+  Slot* filling = nullptr;
+  auto hand_over = [&]() -> Status {
+    std::unique_lock l(mu);
+    if (filling != nullptr) full.push_back(filling);
+    filling = nullptr;
+    cv.notify_all();
+    cv.wait(l, [&] { return !free.empty() || stopped; });
+    if (stopped) return Status::internal("the applier stopped");  // its own error is returned
+    filling = free.front();
+    free.pop_front();
+    filling->size = 0;
+    return Status();
+  };
+  // Events are decoded straight into the slots (no copy).
+  Status scanned = hand_over();
+  log::EventReader reader(log_, 1, to);
+  for (Seq read = 1; scanned.ok(); ++read) {
+    if (filling->size == filling->events.size()) {
+      scanned = hand_over();
+      if (!scanned.ok()) break;
+    }
+    Result<bool> more = reader.next(&filling->events[filling->size]);
+    if (!more.ok()) scanned = more.status();
+    if (!more.ok() || !*more) break;
+    ++filling->size;
+    if (read % 65536 == 0 && progress) progress(applied.load(std::memory_order_relaxed), to, false);
+  }
+  {
+    std::lock_guard l(mu);
+    if (filling != nullptr && scanned.ok()) full.push_back(filling);
+    read_all = true;
+    cv.notify_all();
+  }
+  applier.join();
+  if (stopped) return apply_error;
+  OMNI_RETURN_IF_ERROR(scanned);
+  OMNI_RETURN_IF_ERROR(loader.finish());
+  if (progress) progress(to, to, false);
+  return to;
+}
+
 Status ProjectionSet::verify_or_rebuild() {
   const Seq head = log_.head_seq();
   if (head == 0) return Status();
@@ -285,7 +396,9 @@ Status ProjectionSet::rebuild(const Progress& progress) {
   // The bulk of the log, while writers go on against the live generation.
   Seq applied = 0;
   Seq target = log_.head_seq();
-  OMNI_ASSIGN_OR_RETURN(applied, replay(next->all, 1, target, /*checkpoints=*/false, progress));
+  if (target > 0) {
+    OMNI_ASSIGN_OR_RETURN(applied, bulk_replay(*next, target, progress));
+  }
   // Catch up until little is left, so the exclusive step below is short.
   while (log_.head_seq() > applied + kCheckpointEvery) {
     target = log_.head_seq();

@@ -135,10 +135,15 @@ Status StateProjection::stage(log::AppendRequest& req, Seq first_seq, rocksdb::W
 void StateProjection::finish_group(bool) { overlay_.clear(); }
 
 Status StateProjection::apply(const log::Event& e, rocksdb::WriteBatch* batch) {
+  WriteBatchSink rows(batch);
+  return apply_rows(e, rows);
+}
+
+Status StateProjection::apply_rows(const log::Event& e, RowSink& rows) {
   if (e.type == log::EventType::DataStored) {
-    batch->Put(cf_, e.key, log::EventLog::seq_key(e.seq));
+    rows.put(cf_, e.key, log::EventLog::seq_key(e.seq));
   } else if (e.type == log::EventType::DataDeleted) {
-    batch->Delete(cf_, e.key);
+    rows.erase(cf_, e.key);
   }
   return Status();
 }

@@ -50,6 +50,35 @@ TEST(LogReaderTest, ReadFromReturnsConsecutiveEventsWithinTheLimits) {
   EXPECT_EQ(log->read_from(0).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST(LogReaderTest, ScanRangeVisitsEachEventOnceInOrderAndReusesTheEvent) {
+  TempDir dir;
+  auto log = open_log(dir.path());
+  // Payloads that shrink and grow: a reused Event must not keep a longer old value.
+  for (int i = 1; i <= 50; ++i) append(*log, "k" + std::to_string(i), i % 2 == 0 ? 300 : 3);
+  std::vector<Seq> seen;
+  Status s = log->scan_range(5, 40, [&](const Event& e) -> Status {
+    seen.push_back(e.seq);
+    EXPECT_EQ(e.key, "k" + std::to_string(e.seq));
+    EXPECT_EQ(e.payload.size(), e.seq % 2 == 0 ? 300u : 3u);
+    return Status();
+  });
+  ASSERT_TRUE(s.ok()) << s.to_string();
+  ASSERT_EQ(seen.size(), 36u);
+  for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], 5 + i);
+  // fn's error stops the scan and is returned as it is.
+  int calls = 0;
+  s = log->scan_range(1, 50, [&](const Event&) -> Status {
+    return ++calls == 3 ? Status::conflict("stop here") : Status();
+  });
+  EXPECT_EQ(s.code(), StatusCode::kConflict);
+  EXPECT_EQ(calls, 3);
+  // Past the head is events missing, named by seq.
+  s = log->scan_range(45, 60, [](const Event&) { return Status(); });
+  EXPECT_EQ(s.code(), StatusCode::kCorruption);
+  EXPECT_NE(s.message().find("seq 51"), std::string::npos) << s.message();
+  EXPECT_EQ(log->scan_range(0, 3, [](const Event&) { return Status(); }).code(), StatusCode::kInvalidArgument);
+}
+
 TEST(LogReaderTest, ByteLimitStillReturnsOneEvent) {
   TempDir dir;
   auto log = open_log(dir.path());

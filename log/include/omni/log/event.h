@@ -75,5 +75,10 @@ void encode_event(const EventView& e, std::string* out);
 // `expected_seq` is the sequence the bytes were stored under: a buffer that fails
 // verification, or holds another seq, is kCorruption naming expected_seq.
 Result<Event> decode_event(std::string_view bytes, Seq expected_seq);
+// The same into *out, reusing its strings' capacity and *scratch (the aligned copy)
+// across calls: a scan decodes every event into one Event without allocating. On
+// error *out holds no meaningful value.
+Status decode_event_into(std::string_view bytes, Seq expected_seq, Event* out,
+                         std::vector<std::uint64_t>* scratch);
 
 }  // namespace omni::log

@@ -173,6 +173,27 @@ struct ChainCheck {
 };
 
 struct ListenerState;  // event_log.cc
+class EventLog;
+
+// A forward pass over the events with seq in [from, to], from one RocksDB
+// iterator (its own snapshot): the bulk pass of a rebuild, the tools' full
+// passes. Not thread-safe; it must not outlive its EventLog.
+class EventReader {
+ public:
+  EventReader(const EventLog& log, Seq from, Seq to);
+  // Decodes the next event into *out, reusing out's strings: true, or false after
+  // `to`. kCorruption naming the seq when one is missing or undecodable (a `to`
+  // past the head is missing events too: read head_seq() first).
+  Result<bool> next(Event* out);
+
+ private:
+  std::string upper_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  std::vector<std::uint64_t> scratch_;
+  Seq next_;
+  Seq to_;
+};
 
 class EventLog {
  public:
@@ -239,6 +260,10 @@ class EventLog {
   // Calls fn on each event with seq >= from in order until fn returns false.
   // Stops with kCorruption at the first undecodable event.
   Status scan(Seq from, const std::function<bool(const Event&)>& fn) const;
+  // Calls fn on every event with seq in [from, to], in order (an EventReader).
+  // The Event passed is reused between calls: copy what must outlive the call.
+  // Stops at fn's first error (returned) or the reader's.
+  Status scan_range(Seq from, Seq to, const std::function<Status(const Event&)>& fn) const;
 
   Seq head_seq() const { return head_seq_.load(std::memory_order_acquire); }
   // Number of WriteBatches written (each holds one group of writers).
@@ -261,6 +286,8 @@ class EventLog {
   // For the layers above: the database and a column family by name (nullptr if the
   // name was not requested at open).
   rocksdb::DB* db() const { return db_.get(); }
+  // The store's directory, canonical (scratch files of a bulk load go under it).
+  const std::string& path() const { return canonical_path_; }
   rocksdb::ColumnFamilyHandle* column_family(std::string_view name) const;
   // The events' column family (seq_key(seq) -> encoded event), for tools that read
   // the stored bytes themselves (an event's hash is the SHA-256 of those bytes).

@@ -54,6 +54,8 @@ class AuditIndex final : public DurableProjection {
   // One row per event (the per-key limit is applied when the key is next written
   // or by the next prune_before()).
   Status apply(const log::Event& e, rocksdb::WriteBatch* batch) override;
+  bool bulk_loadable() const override { return true; }  // apply() only writes
+  Status apply_rows(const log::Event& e, RowSink& rows) override;
   // Not verified at open: which rows retention pruned depends on a configuration
   // the index does not keep.
   void clear(rocksdb::WriteBatch* batch) override;

@@ -15,6 +15,7 @@
 
 #include "omni/log/event.h"
 #include "omni/log/event_log.h"
+#include "omni/projections/row_sink.h"
 
 namespace omni::projections {
 
@@ -40,6 +41,19 @@ class DurableProjection {
   // Catch-up and rebuild: the rows of one event already in the log, with no
   // preconditions. Events arrive in seq order, batched (several may share *batch).
   virtual Status apply(const log::Event& e, rocksdb::WriteBatch* batch) = 0;
+  // Bulk-loadable projections only (bulk_loadable() true): the rows of
+  // apply(e, batch), written to `rows`; a rebuild passes a BulkLoader, which sorts
+  // them and ingests them as files. Such a projection's apply() never reads the
+  // store (its rows follow from the events alone, a later row of a key replacing
+  // an earlier one) and must not keep state between calls, as events may be
+  // applied on another thread than the one reading the log. A projection whose
+  // apply() reads rows an earlier batch wrote (whether an edge exists, a label's
+  // current version) is not bulk-loadable.
+  virtual bool bulk_loadable() const { return false; }
+  virtual Status apply_rows(const log::Event& e, RowSink& rows) {
+    (void)e, (void)rows;
+    return Status::internal("projection '" + std::string(name()) + "' is not bulk-loadable");
+  }
   // Rebuild: deletes every row of the projection into *batch (its checkpoint is
   // the registry's).
   virtual void clear(rocksdb::WriteBatch* batch) = 0;

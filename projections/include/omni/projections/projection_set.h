@@ -128,6 +128,10 @@ class ProjectionSet final : public log::Projector {
   // own checkpoint row per batch. Returns the last seq applied.
   Result<Seq> replay(const std::vector<DurableProjection*>& targets, Seq from, Seq to,
                      bool checkpoints = true, const Progress& progress = {});
+  // A rebuild's first pass over the log, from seq 1 to `to`, into a generation no
+  // one reads yet: the rows of bulk-loadable projections are ingested as sorted
+  // files (BulkLoader), the others' written batch by batch. Returns `to`.
+  Result<Seq> bulk_replay(const Generation& g, Seq to, const Progress& progress);
   // Checks every projection against the newest events; rebuilds those that fail.
   Status verify_or_rebuild();
   // Drops the column families of generations other than the live one (left by an

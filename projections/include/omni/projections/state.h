@@ -50,6 +50,8 @@ class StateProjection final : public DurableProjection {
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool committed) override;
   Status apply(const log::Event& e, rocksdb::WriteBatch* batch) override;
+  bool bulk_loadable() const override { return true; }  // apply() only writes
+  Status apply_rows(const log::Event& e, RowSink& rows) override;
   void clear(rocksdb::WriteBatch* batch) override;
   // The newest event of each key in `newest` fixes that key's row exactly: a
   // store at its seq, or no row after a delete.
