@@ -27,16 +27,7 @@ omni::Options options() {
 
 void build_log() {
   g_path = omni::bench::scratch("rebuild");
-  auto s = omni::Storage::open(options()).value();
-  std::vector<omni::BatchItem> batch;
-  for (std::uint64_t i = 0; i < g_events; ++i) {
-    batch.push_back({omni::bench::key_of(i % 100000), omni::bench::make_doc(i), std::nullopt});
-    if (batch.size() == 100 || i + 1 == g_events) {
-      if (!s->store_batch(std::move(batch)).ok()) std::abort();
-      batch.clear();
-    }
-  }
-  if (!s->close().ok()) std::abort();
+  omni::bench::build_document_log(options(), g_events);
 }
 
 void BM_RebuildProjections(benchmark::State& state) {
@@ -49,35 +40,7 @@ void BM_RebuildProjections(benchmark::State& state) {
   if (!s->close().ok()) state.SkipWithError("close failed");
 }
 
-void BM_RawIteration(benchmark::State& state) {
-  std::vector<std::string> names;
-  rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), g_path.string(), &names);
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  std::size_t events = 0;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    cfs.emplace_back(names[i], rocksdb::ColumnFamilyOptions());
-    if (names[i] == "events") events = i;
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  if (!rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), g_path.string(), cfs, &handles, &db).ok()) {
-    state.SkipWithError("open failed");
-    return;
-  }
-  for (auto _ : state) {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[events]));
-    std::uint64_t n = 0, bytes = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      bytes += it->value().size();
-      ++n;
-    }
-    benchmark::DoNotOptimize(bytes);
-    if (n != g_events) state.SkipWithError("wrong event count");
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(g_events));
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
-}
+void BM_RawIteration(benchmark::State& state) { omni::bench::raw_log_iteration(state, g_path, g_events); }
 
 }  // namespace
 

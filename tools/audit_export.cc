@@ -255,6 +255,8 @@ Result<ExportSummary> export_audit(const ExportOptions& options, std::ostream& o
   EventCursor cur(*lg, 1, sum.head_seq);
   log::Hash prev{};
   Seq expect = 1;
+  log::Event e;  // decoded into again and again: its strings keep their capacity
+  std::vector<std::uint64_t> scratch;
   while (cur.next()) {
     const Seq seq = cur.key();
     if (seq != expect) {
@@ -262,7 +264,7 @@ Result<ExportSummary> export_audit(const ExportOptions& options, std::ostream& o
                                 "`omni replay verify`); the export stops before it");
     }
     const std::string_view bytes = cur.bytes();
-    OMNI_ASSIGN_OR_RETURN(const log::Event e, log::decode_event(bytes, seq));
+    OMNI_RETURN_IF_ERROR(log::decode_event_into(bytes, seq, &e, &scratch));
     const log::Hash h = log::sha256(bytes);
     if (e.prev_hash != prev && sum.chain_break == 0) sum.chain_break = seq;
     prev = h;

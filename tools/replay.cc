@@ -54,6 +54,8 @@ Result<StoreVerifyReport> verify_store(const StoreVerifyOptions& options, Progre
   EventCursor cur(*lg, 1, r.head_seq);
   log::Hash prev{};
   Seq expect = 1;
+  log::Event event;  // decoded into again and again: its strings keep their capacity
+  std::vector<std::uint64_t> scratch;
   while (r.ok() && cur.next()) {
     const Seq seq = cur.key();
     if (seq != expect) {
@@ -64,11 +66,11 @@ Result<StoreVerifyReport> verify_store(const StoreVerifyOptions& options, Progre
       break;
     }
     const std::string_view bytes = cur.bytes();
-    Result<log::Event> ev = log::decode_event(bytes, seq);
-    if (!ev.ok()) {
-      fail(seq, ev.status().message());
+    if (Status d = log::decode_event_into(bytes, seq, &event, &scratch); !d.ok()) {
+      fail(seq, d.message());
       break;
     }
+    const log::Event* ev = &event;
     const log::Hash h = log::sha256(bytes);
     if (ev->prev_hash != prev) {
       if (seq == 1) {
