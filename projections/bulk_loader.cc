@@ -144,6 +144,15 @@ BulkLoader::BulkLoader(log::EventLog& log, std::vector<rocksdb::ColumnFamilyHand
   }
 }
 
+void BulkLoader::remove_leftovers(const log::EventLog& log) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> found;
+  for (const auto& entry : std::filesystem::directory_iterator(log.path(), ec)) {
+    if (entry.path().filename().string().rfind("bulk-load-", 0) == 0) found.push_back(entry.path());
+  }
+  for (const auto& p : found) std::filesystem::remove_all(p, ec);
+}
+
 BulkLoader::~BulkLoader() {
   std::error_code ec;
   if (dir_made_) std::filesystem::remove_all(dir_, ec);

@@ -340,6 +340,7 @@ Status ProjectionSet::catch_up() {
   }
   OMNI_RETURN_IF_ERROR(verify_or_rebuild());
   OMNI_RETURN_IF_ERROR(drop_other_generations());
+  if (!log_.read_only()) BulkLoader::remove_leftovers(log_);  // of a rebuild a crash interrupted
   checkpointed_ = head;
   OMNI_RETURN_IF_ERROR(save_checkpoint());
   for (View* v : views_) OMNI_RETURN_IF_ERROR(v->load(log_));

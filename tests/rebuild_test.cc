@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -208,6 +210,23 @@ TEST(RebuildTest, ADroppedColumnFamilyIsRebuiltFromTheWholeLogAtOpen) {
     EXPECT_NE(s->check_health().detail.find("lost its column family"), std::string::npos)
         << s->check_health().detail;
   }
+}
+
+TEST(RebuildTest, ScratchFilesOfARebuildACrashInterruptedAreRemovedAtOpen) {
+  TempDir dir;
+  auto s = open_store(dir.path());
+  ASSERT_TRUE(s->store_data("a", Json{{"x", 1}}).ok());
+  ASSERT_TRUE(s->close().ok());
+  s.reset();
+  // What a bulk load killed between writing its files and ingesting them leaves.
+  const std::filesystem::path left = std::filesystem::path(dir.path()) / "bulk-load-3";
+  std::filesystem::create_directories(left);
+  { std::ofstream(left / "0-5.sst") << "half a file"; }
+  s = open_store(dir.path());
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(std::filesystem::exists(left));
+  EXPECT_EQ(**s->load_data("a"), (Json{{"x", 1}}));
+  EXPECT_EQ(s->check_health().status, HealthStatus::kHealthy) << s->check_health().detail;
 }
 
 }  // namespace

@@ -44,6 +44,10 @@ class BulkLoader final : public RowSink {
   // Ingests what is held. The rows are durable when it returns OK.
   Status finish();
 
+  // Removes the scratch directories a load interrupted by a crash left in the
+  // store (call when no load can be running: at open).
+  static void remove_leftovers(const log::EventLog& log);
+
   std::uint64_t rows_ingested() const { return rows_ingested_; }  // after the newest row of each key
   std::uint64_t files_ingested() const { return files_; }
 
