@@ -4,6 +4,7 @@
 
 #include "omni/projections/audit_index.h"
 #include "omni/tools/format.h"
+#include "omni/tools/prefetch_cursor.h"
 #include "omni/tools/store.h"
 
 namespace omni::tools {
@@ -252,7 +253,7 @@ Result<ExportSummary> export_audit(const ExportOptions& options, std::ostream& o
 
   progress.start("audit export", sum.head_seq);
   Sha256Stream digest;
-  EventCursor cur(*lg, 1, sum.head_seq);
+  PrefetchCursor cur(*lg, 1, sum.head_seq);
   log::Hash prev{};
   Seq expect = 1;
   log::Event e;  // decoded into again and again: its strings keep their capacity

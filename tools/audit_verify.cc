@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "omni/tools/replay.h"
+#include "omni/tools/prefetch_cursor.h"
 #include "omni/tools/store.h"
 
 namespace omni::tools {
@@ -373,7 +374,7 @@ Result<FileVerifyReport> verify_export_against_store(const std::string& file, co
   OMNI_ASSIGN_OR_RETURN(std::unique_ptr<log::EventLog> lg, open_read_only(db));
   progress.start("audit verify (store)", r.head_seq);
   std::optional<std::pair<Seq, std::string>> want = next_line();
-  EventCursor cur(*lg, 1, r.head_seq);
+  PrefetchCursor cur(*lg, 1, r.head_seq);
   Seq n = 0;
   while (r.ok() && cur.next()) {
     const Seq seq = cur.key();

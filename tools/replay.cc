@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "omni/storage.h"
+#include "omni/tools/prefetch_cursor.h"
 #include "omni/tools/store.h"
 
 namespace omni::tools {
@@ -51,7 +52,7 @@ Result<StoreVerifyReport> verify_store(const StoreVerifyOptions& options, Progre
   }
 
   progress.start("replay verify", r.head_seq);
-  EventCursor cur(*lg, 1, r.head_seq);
+  PrefetchCursor cur(*lg, 1, r.head_seq);
   log::Hash prev{};
   Seq expect = 1;
   log::Event event;  // decoded into again and again: its strings keep their capacity
