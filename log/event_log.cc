@@ -1008,6 +1008,7 @@ EventReader::EventReader(const EventLog& log, Seq from, Seq to)
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice_;
   ro.readahead_size = 2 << 20;  // one long forward pass: read ahead in big steps
+  ro.fill_cache = false;         // ... whose blocks are not read again soon
   it_.reset(log.db()->NewIterator(ro, log.events_column_family()));
   it_->Seek(EventLog::seq_key(from));
 }
