@@ -619,34 +619,51 @@ std::vector<std::string> EventLog::column_family_names() const {
 }
 
 Result<rocksdb::ColumnFamilyHandle*> EventLog::create_column_family(const std::string& name) {
-  if (rocksdb::ColumnFamilyHandle* h = column_family(name)) return h;
-  rocksdb::ColumnFamilyHandle* h = nullptr;
-  rocksdb::Status s = db_->CreateColumnFamily(cf_options_, name, &h);
-  if (!s.ok()) return from_rocks(s, "creating column family '" + name + "'");
-  std::lock_guard l(handles_mu_);
-  handles_.push_back(h);
-  handle_names_.push_back(name);
-  return h;
+  OMNI_RETURN_IF_ERROR(create_column_families({name}));
+  return column_family(name);
 }
 
-Status EventLog::drop_column_family(const std::string& name) {
-  rocksdb::ColumnFamilyHandle* h = nullptr;
+Status EventLog::create_column_families(const std::vector<std::string>& names) {
+  std::vector<std::string> missing;
+  for (const std::string& n : names) {
+    if (column_family(n) == nullptr) missing.push_back(n);
+  }
+  if (missing.empty()) return Status();
+  // One call: RocksDB rewrites its OPTIONS file (and syncs it) once per call.
+  std::vector<rocksdb::ColumnFamilyHandle*> made;
+  rocksdb::Status s = db_->CreateColumnFamilies(cf_options_, missing, &made);
+  std::lock_guard l(handles_mu_);
+  for (rocksdb::ColumnFamilyHandle* h : made) {  // those made before a failure too
+    handles_.push_back(h);
+    handle_names_.push_back(h->GetName());
+  }
+  if (!s.ok()) return from_rocks(s, "creating column families");
+  return Status();
+}
+
+Status EventLog::drop_column_family(const std::string& name) { return drop_column_families({name}); }
+
+Status EventLog::drop_column_families(const std::vector<std::string>& names) {
+  std::vector<rocksdb::ColumnFamilyHandle*> drop;
   {
     std::lock_guard l(handles_mu_);
-    for (std::size_t i = 0; i < handle_names_.size(); ++i) {
-      if (handle_names_[i] != name) continue;
-      h = handles_[i];
-      // Out of handles_ (close flushes those) but alive until close: a reader may
-      // still hold it, and RocksDB serves reads through a dropped family's handle.
-      handles_.erase(handles_.begin() + static_cast<std::ptrdiff_t>(i));
-      handle_names_.erase(handle_names_.begin() + static_cast<std::ptrdiff_t>(i));
-      dropped_.push_back(h);
-      break;
+    for (const std::string& name : names) {
+      for (std::size_t i = 0; i < handle_names_.size(); ++i) {
+        if (handle_names_[i] != name) continue;
+        rocksdb::ColumnFamilyHandle* h = handles_[i];
+        // Out of handles_ (close flushes those) but alive until close: a reader may
+        // still hold it, and RocksDB serves reads through a dropped family's handle.
+        handles_.erase(handles_.begin() + static_cast<std::ptrdiff_t>(i));
+        handle_names_.erase(handle_names_.begin() + static_cast<std::ptrdiff_t>(i));
+        dropped_.push_back(h);
+        drop.push_back(h);
+        break;
+      }
     }
   }
-  if (!h) return Status();
-  rocksdb::Status s = db_->DropColumnFamily(h);
-  if (!s.ok()) return from_rocks(s, "dropping column family '" + name + "'");
+  if (drop.empty()) return Status();
+  rocksdb::Status s = db_->DropColumnFamilies(drop);  // one OPTIONS rewrite, as above
+  if (!s.ok()) return from_rocks(s, "dropping column families");
   return Status();
 }
 

@@ -258,6 +258,10 @@ Status BulkLoader::write_file(Family& f) {
 
   f.path = dir_ + "/" + std::to_string(files_) + "-" + std::to_string(f.id) + ".sst";
   rocksdb::Options options = log_.db()->GetOptions(f.handle);
+  // SstFileWriter compresses as the bottom level does (ZSTD here, the slowest to
+  // write); the upper levels' Snappy is enough for a file that compaction rewrites
+  // as it moves down.
+  options.bottommost_compression = rocksdb::kDisableCompressionOption;
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(options), options, f.handle);
   rocksdb::Status s = writer.Open(f.path);
   std::uint64_t written = 0;

@@ -364,18 +364,19 @@ bool ProjectionSet::lost_family(std::string_view projection) const {
 
 Status ProjectionSet::drop_other_generations(bool first_too) {
   const std::string live_suffix = live()->suffix;
+  std::vector<std::string> drop;
   for (const std::string& name : log_.column_family_names()) {
     for (const std::string& base : column_families()) {
       // The first generation's families are opened (empty) by every open, so they
       // are dropped only right after a swap away from them.
-      if (first_too && name == base && !live_suffix.empty()) OMNI_RETURN_IF_ERROR(log_.drop_column_family(name));
+      if (first_too && name == base && !live_suffix.empty()) drop.push_back(name);
       if (name.size() <= base.size() || name.compare(0, base.size(), base) != 0 || name[base.size()] != '@') {
         continue;
       }
-      if (name.substr(base.size()) != live_suffix) OMNI_RETURN_IF_ERROR(log_.drop_column_family(name));
+      if (name.substr(base.size()) != live_suffix) drop.push_back(name);
     }
   }
-  return Status();
+  return log_.drop_column_families(drop);
 }
 
 Status ProjectionSet::rebuild(const Progress& progress) {
@@ -385,11 +386,10 @@ Status ProjectionSet::rebuild(const Progress& progress) {
   const Seq number = old->number + 1;
   const std::string suffix = suffix_of(number);
   // Fresh families: one an interrupted rebuild left behind is emptied first.
-  for (const std::string& base : column_families()) {
-    OMNI_RETURN_IF_ERROR(log_.drop_column_family(base + suffix));
-    OMNI_ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * h, log_.create_column_family(base + suffix));
-    (void)h;
-  }
+  std::vector<std::string> fresh_names;
+  for (const std::string& base : column_families()) fresh_names.push_back(base + suffix);
+  OMNI_RETURN_IF_ERROR(log_.drop_column_families(fresh_names));
+  OMNI_RETURN_IF_ERROR(log_.create_column_families(fresh_names));
   std::unique_ptr<Generation> next = make_generation(number);
   if (!next) {
     return Status::invalid_argument("a projection was added as an instance, not a factory: it cannot be rebuilt");
@@ -427,7 +427,7 @@ Status ProjectionSet::rebuild(const Progress& progress) {
     return Status();
   });
   if (!swapped.ok()) {
-    for (const std::string& base : column_families()) (void)log_.drop_column_family(base + suffix);
+    (void)log_.drop_column_families(fresh_names);
     return swapped;
   }
   if (progress) progress(applied, applied, true);

@@ -301,6 +301,10 @@ class EventLog {
   Result<rocksdb::ColumnFamilyHandle*> create_column_family(const std::string& name);
   // Drops it; its handle stays valid for reads until close (readers may hold it).
   Status drop_column_family(const std::string& name);
+  // The same for several in one RocksDB call each (which rewrites and syncs the
+  // OPTIONS file once, not once per family). Names not open are skipped by drop.
+  Status create_column_families(const std::vector<std::string>& names);
+  Status drop_column_families(const std::vector<std::string>& names);
 
   // Runs fn as if it were a group leader: after every group ahead of it committed
   // and before any later one starts, so the head and the projections stand still
