@@ -8,8 +8,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <filesystem>
+#include <new>
 #include <system_error>
 #include <thread>
 

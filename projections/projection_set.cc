@@ -4,8 +4,6 @@
 #include <condition_variable>
 #include <deque>
 #include <thread>
-#include <chrono>
-#include <cstdio>
 
 #include "omni/log/rocks_status.h"
 #include "omni/projections/bulk_loader.h"

@@ -1,19 +1,18 @@
 // The bulk load of a rebuild: rows that bulk-loadable projections write
 // (apply_rows) for column families no reader or writer uses yet (a new
-// generation), sorted in memory and ingested as SST files (RocksDB's SstFileWriter + IngestExternalFile) instead
-// of being inserted row by row into memtables. A rebuild is bound by those inserts
-// (random-order skiplist inserts and the WAL were ~60 % of its profile); sorted
-// files skip both.
+// generation), sorted in memory and ingested as SST files (RocksDB's SstFileWriter
+// and IngestExternalFiles) instead of being inserted row by row into memtables. A
+// rebuild was bound by those inserts (random-order skiplist inserts and the WAL
+// were ~60 % of its profile); sorted files skip both.
 //
 // Order: for each key the last row added wins (a put after an erase, a put over a
 // put), within a chunk by sorting with ties kept in arrival order, across chunks
 // because each ingest gets a newer sequence number than the one before. Rows must
 // never be written to these families by other means while the loader holds rows.
 //
-// [Threading] One thread at a time.
+// [Threading] One thread at a time (ingest() writes families on helper threads of
+// its own).
 #pragma once
-
-#include <rocksdb/write_batch.h>
 
 #include <atomic>
 #include <cstdint>
@@ -48,7 +47,8 @@ class BulkLoader final : public RowSink {
   // store (call when no load can be running: at open).
   static void remove_leftovers(const log::EventLog& log);
 
-  std::uint64_t rows_ingested() const { return rows_ingested_; }  // after the newest row of each key
+  // Rows written to files (of each key's run of rows, only the newest), and files.
+  std::uint64_t rows_ingested() const { return rows_ingested_; }
   std::uint64_t files_ingested() const { return files_; }
 
  private:
