@@ -16,6 +16,7 @@ packages=(
   libhiredis-dev                          # sinks/redis: the Redis client
   redis-server redis-tools                # tests and the demo: a real Redis on loopback
   libcli11-dev                            # tools/: the omni command's argument parser
+  libsimdjson-dev                         # tools/: validating documents in the audit export
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,9 +2,15 @@
 
 #include <openssl/evp.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #include <array>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 
 namespace omni::tools {
 namespace {
@@ -25,6 +31,12 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
 }  // namespace
 
 std::string format_rfc3339(std::int64_t ns) {
+  std::string out;
+  append_rfc3339(out, ns);
+  return out;
+}
+
+void append_rfc3339(std::string& out, std::int64_t ns) {
   using namespace std::chrono;
   // Floor division, so times before 1970 come out right too.
   std::int64_t secs = ns / kNsPerSec;
@@ -33,16 +45,31 @@ std::string format_rfc3339(std::int64_t ns) {
     frac += kNsPerSec;
     --secs;
   }
-  const sys_seconds tp{seconds(secs)};
-  const sys_days day = floor<days>(tp);
-  const year_month_day ymd{day};
-  const hh_mm_ss<seconds> hms{tp - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%09lldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()), static_cast<long long>(frac));
-  return buf;
+  thread_local std::int64_t cached_secs = 0;
+  thread_local char cached[20] = "1970-01-01T00:00:00";  // cached_secs as text
+  if (secs != cached_secs) {
+    const sys_seconds tp{seconds(secs)};
+    const sys_days day = floor<days>(tp);
+    const year_month_day ymd{day};
+    const hh_mm_ss<seconds> hms{tp - day};
+    char text[64];  // room for any int: the compiler checks the worst case
+    std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()));
+    std::memcpy(cached, text, 19);
+    cached_secs = secs;
+  }
+  const std::size_t at = out.size();
+  out.resize(at + 30);  // 19 + '.' + 9 digits + 'Z'
+  char* o = out.data() + at;
+  std::memcpy(o, cached, 19);
+  o[19] = '.';
+  for (int i = 28; i >= 20; --i) {
+    o[i] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  o[29] = 'Z';
 }
 
 Result<std::int64_t> parse_rfc3339(std::string_view s) {
@@ -171,25 +198,93 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-void append_base64(std::string& out, std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+namespace {
+
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// Encodes the first n - n % 3 bytes of p to o; returns the bytes it consumed.
+// Two output characters per 12 input bits: half the lookups of one per 6 bits.
+std::size_t base64_scalar(const unsigned char* p, std::size_t n, char* o) {
+  static const std::array<std::array<char, 2>, 4096> kPairs = [] {
+    std::array<std::array<char, 2>, 4096> t{};
+    for (std::size_t i = 0; i < t.size(); ++i) t[i] = {kBase64[i >> 6], kBase64[i & 63]};
+    return t;
+  }();
+  std::size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const std::uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+    std::memcpy(o, kPairs[v >> 12].data(), 2);
+    std::memcpy(o + 2, kPairs[v & 0xfff].data(), 2);
+    o += 4;
+  }
+  return i;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// 24 bytes to 32 characters per step (W. Muła and D. Lemire, "Faster Base64
+// Encoding and Decoding using AVX2 Instructions", 2018): base64 of every event's
+// bytes was the largest part of formatting an export line. Reads 4 bytes past
+// each 24 it encodes, so it stops 28 bytes before the end; returns the bytes it
+// consumed (a multiple of 24).
+__attribute__((target("avx2"))) std::size_t base64_avx2(const unsigned char* p, std::size_t n, char* o) {
+  // Each 32-bit lane gathers input bytes [1, 0, 2, 1] of its 3, so that the
+  // multiplies below can move the four 6-bit groups into separate bytes.
+  const __m256i gather = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,  //
+                                          1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+  // The offset from a 6-bit value to its character, by range (see translate).
+  const __m256i offsets = _mm256_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                                           '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0,
+                                           'a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                                           '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
+  std::size_t i = 0;
+  for (; i + 28 <= n; i += 24) {
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 12));
+    __m256i in = _mm256_shuffle_epi8(_mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1), gather);
+    const __m256i t0 = _mm256_and_si256(in, _mm256_set1_epi32(0x0fc0fc00));
+    const __m256i t1 = _mm256_mulhi_epu16(t0, _mm256_set1_epi32(0x04000040));
+    const __m256i t2 = _mm256_and_si256(in, _mm256_set1_epi32(0x003f03f0));
+    const __m256i t3 = _mm256_mullo_epi16(t2, _mm256_set1_epi32(0x01000010));
+    const __m256i values = _mm256_or_si256(t1, t3);  // one 6-bit value per byte
+    // translate: 0..25 -> 13, 26..51 -> 0, 52..61 -> 1..10, 62 -> 11, 63 -> 12.
+    __m256i range = _mm256_subs_epu8(values, _mm256_set1_epi8(51));
+    const __m256i upper = _mm256_cmpgt_epi8(_mm256_set1_epi8(26), values);
+    range = _mm256_or_si256(range, _mm256_and_si256(upper, _mm256_set1_epi8(13)));
+    const __m256i chars = _mm256_add_epi8(_mm256_shuffle_epi8(offsets, range), values);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), chars);
+    o += 32;
+  }
+  return i;
+}
+
+bool have_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+#endif
+
+}  // namespace
+
+void append_base64(std::string& out, std::string_view bytes, Base64Impl impl) {
   const std::size_t at = out.size();
   out.resize(at + (bytes.size() + 2) / 3 * 4);
   char* o = out.data() + at;
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
-    *o++ = kAlphabet[v >> 18];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = kAlphabet[(v >> 6) & 63];
-    *o++ = kAlphabet[v & 63];
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (impl != Base64Impl::kScalar && have_avx2()) {
+    i = base64_avx2(p, bytes.size(), o);
+    o += i / 3 * 4;
   }
+#endif
+  const std::size_t done = base64_scalar(p + i, bytes.size() - i, o);
+  i += done;
+  o += done / 3 * 4;
   if (const std::size_t rest = bytes.size() - i; rest > 0) {
     const std::uint32_t v = (p[i] << 16) | (rest == 2 ? p[i + 1] << 8 : 0);
-    *o++ = kAlphabet[v >> 18];
-    *o++ = kAlphabet[(v >> 12) & 63];
-    *o++ = rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    *o++ = kBase64[v >> 18];
+    *o++ = kBase64[(v >> 12) & 63];
+    *o++ = rest == 2 ? kBase64[(v >> 6) & 63] : '=';
     *o++ = '=';
   }
 }
@@ -201,14 +296,24 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 void append_hex(std::string& out, const log::Hash& h) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  const std::size_t at = out.size();
-  out.resize(at + 64);
-  char* o = out.data() + at;
-  for (std::uint8_t b : h) {
-    *o++ = kDigits[b >> 4];
-    *o++ = kDigits[b & 15];
-  }
+  static const std::array<std::uint16_t, 256> kPairs = [] {
+    constexpr char kDigits[] = "0123456789abcdef";
+    std::array<std::uint16_t, 256> t{};
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      const char pair[2] = {kDigits[i >> 4], kDigits[i & 15]};
+      std::memcpy(&t[i], pair, 2);
+    }
+    return t;
+  }();
+  char text[64];
+  for (std::size_t i = 0; i < h.size(); ++i) std::memcpy(text + 2 * i, &kPairs[h[i]], 2);
+  out.append(text, sizeof text);
+}
+
+void append_decimal(std::string& out, std::uint64_t v) {
+  char buf[20];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
 }
 
 Result<std::string> base64_decode(std::string_view text) {

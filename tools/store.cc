@@ -24,12 +24,12 @@ void raise_open_file_limit() {
   }
 }
 
-EventCursor::EventCursor(const log::EventLog& log, Seq from, Seq upto)
+EventCursor::EventCursor(const log::EventLog& log, Seq from, Seq upto, std::size_t readahead)
     : upper_(log::EventLog::seq_key(upto + 1)), upper_slice_(upper_), from_(from) {
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = upto == ~Seq{0} ? nullptr : &upper_slice_;
   ro.fill_cache = false;
-  ro.readahead_size = 2u << 20;
+  ro.readahead_size = readahead;
   it_.reset(log.db()->NewIterator(ro, log.events_column_family()));
 }
 

@@ -1,5 +1,6 @@
-// `omni audit export`: the log as an audit trail, JSON Lines or CSV, streamed (one
-// event in memory at a time, so a 1M-event export runs in flat memory).
+// `omni audit export`: the log as an audit trail, JSON Lines or CSV, streamed (a
+// few batches of events in memory at a time, so a 1M-event export runs in flat
+// memory) and formatted on every core.
 //
 // JSON Lines (the verifiable form; `omni audit verify --file` checks it offline):
 //

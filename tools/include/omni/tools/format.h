@@ -14,6 +14,9 @@ namespace omni::tools {
 // "2024-05-01T12:00:00.123456789Z": UTC, always nine fractional digits, so an
 // event's timestamp_ns round-trips exactly. Years 0000..9999.
 std::string format_rfc3339(std::int64_t ns);
+// The same, appended to out. The date and time of day are remembered per thread
+// for the last second formatted: a log's timestamps rarely change second.
+void append_rfc3339(std::string& out, std::int64_t ns);
 // Nanoseconds since the UNIX epoch of an RFC 3339 date-time: "2024-05-01T12:00:00Z",
 // "2024-05-01 12:00:00.5+02:00" (T, t or a space; Z, z or ±hh:mm; 0..9 fractional
 // digits). kInvalidArgument naming what is wrong.
@@ -31,9 +34,13 @@ bool utf8_valid(std::string_view s);
 // RFC 4648 base64 with padding. decode is strict: kInvalidArgument for any other
 // character, bad padding or length.
 std::string base64_encode(std::string_view bytes);
-void append_base64(std::string& out, std::string_view bytes);
+// kBest uses AVX2 where the CPU has it; kScalar never does (tests compare them).
+enum class Base64Impl { kBest, kScalar };
+void append_base64(std::string& out, std::string_view bytes, Base64Impl impl = Base64Impl::kBest);
 // Appends the 64 lowercase hex digits of h (as log::to_hex, without a new string).
 void append_hex(std::string& out, const log::Hash& h);
+// v in decimal, appended (std::to_string without the temporary).
+void append_decimal(std::string& out, std::uint64_t v);
 Result<std::string> base64_decode(std::string_view text);
 
 // 64 lowercase or uppercase hex digits.

@@ -31,7 +31,8 @@ void raise_open_file_limit();
 class EventCursor {
  public:
   // `log` must outlive the cursor (and stay open: destroy the cursor first).
-  EventCursor(const log::EventLog& log, Seq from, Seq upto);
+  // `readahead`: bytes read from disk at once; a short range wants less.
+  EventCursor(const log::EventLog& log, Seq from, Seq upto, std::size_t readahead = 2u << 20);
   EventCursor(const EventCursor&) = delete;  // owns a RocksDB iterator
   EventCursor& operator=(const EventCursor&) = delete;
 
