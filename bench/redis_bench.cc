@@ -6,9 +6,12 @@
 //   build/release/bench/redis_bench [--rounds=N] [google benchmark flags]
 //
 // - redis_apply: apply() of batches of 1,000 store changes (documents of ~200
-//   bytes, 5 top-level fields, as compact JSON text, as the sink worker hands them
-//   over), one pooled connection. Everything the adapter does is measured: parsing
-//   each document, one EVALSHA per batch, the script's seq checks, the watermark.
+//   bytes, 5 top-level fields, as compact JSON text, in log order and expecting
+//   the watermark, as the sink worker hands them over), one pooled connection.
+//   Everything the adapter does is measured: splitting each document, the
+//   watermark check under WATCH, the MULTI/EXEC block (redis_in_order.h).
+// - redis_apply_script: the same through the Lua script (in_order_pipeline off):
+//   one EVALSHA per batch, the script's seq checks.
 // - hiredis_hset: the baseline, one hiredis context writing the same hashes (the
 //   same fields and JSON values, plus _seq) with 1,000 HSETs pipelined through the
 //   argv API, the fields prepared beforehand.
@@ -75,14 +78,16 @@ double server_cpu_us() {
 // time goes, whatever the machine's load does to wall time.
 class ServerCpu {
  public:
-  explicit ServerCpu(benchmark::State& state) : state_(state), start_(server_cpu_us()) {}
+  explicit ServerCpu(benchmark::State& state, std::size_t events_per_iteration = kBatch)
+      : state_(state), per_iteration_(events_per_iteration), start_(server_cpu_us()) {}
   ~ServerCpu() {
-    const double events = static_cast<double>(state_.iterations()) * kBatch;
+    const double events = static_cast<double>(state_.iterations()) * static_cast<double>(per_iteration_);
     if (events > 0) state_.counters["server_us/event"] = (server_cpu_us() - start_) / events;
   }
 
  private:
   benchmark::State& state_;
+  std::size_t per_iteration_;
   double start_;
 };
 
@@ -92,8 +97,9 @@ struct Fixture {
   // Per document: the HSET arguments after the key ("_seq" comes first, filled per write).
   std::vector<std::vector<std::string>> fields;
   std::unique_ptr<omni::RedisBackend> backend;
+  std::unique_ptr<omni::RedisBackend> script_backend;  // in_order_pipeline off
   redisContext* raw = nullptr;
-  std::uint64_t next_seq = 1, raw_seq = 1, eval_seq = 1;
+  std::uint64_t next_seq = 1, raw_seq = 1, eval_seq = 1, script_seq = 1;
   std::string sha;
 };
 
@@ -114,6 +120,10 @@ Fixture& fixture() {
     auto b = omni::RedisBackend::create({.port = g_redis->port(), .max_connections = 1});
     if (!b.ok()) std::abort();
     f->backend = std::move(b).value();
+    auto sb = omni::RedisBackend::create(
+        {.port = g_redis->port(), .key_prefix = "script:", .max_connections = 1, .in_order_pipeline = false});
+    if (!sb.ok()) std::abort();
+    f->script_backend = std::move(sb).value();
     f->raw = redisConnect("127.0.0.1", g_redis->port());
     if (f->raw == nullptr || f->raw->err) std::abort();
     auto* r = static_cast<redisReply*>(redisCommand(f->raw, "SCRIPT LOAD %b", omni::sinks::redis::kApplyScript.data(),
@@ -126,23 +136,31 @@ Fixture& fixture() {
   return *f;
 }
 
-void BM_RedisApply(benchmark::State& state) {
+// Batches as the sink worker sends them while tailing the log: in order, each
+// expecting the watermark the one before left.
+void apply_loop(benchmark::State& state, omni::RedisBackend& backend, std::uint64_t& next_seq) {
   Fixture& f = fixture();
   ServerCpu cpu(state);
   omni::ChangeBatch batch;
   batch.changes.resize(kBatch);
   for (std::size_t i = 0; i < kBatch; ++i) batch.changes[i].type = omni::ChangeType::kStore;
   for (auto _ : state) {
+    batch.expected_watermark = next_seq == 1 ? std::optional<omni::Seq>() : std::optional<omni::Seq>(next_seq - 1);
     for (omni::Change& c : batch.changes) {
-      const std::uint64_t seq = f.next_seq++;
+      const std::uint64_t seq = next_seq++;
       c.seq = seq;
       c.key = omni::bench::key_of(seq % kKeys);
       c.json = f.docs[seq % kDocs];
     }
-    batch.through = f.next_seq - 1;
-    if (omni::Status s = f.backend->apply(batch); !s.ok()) state.SkipWithError(s.to_string().c_str());
+    batch.through = next_seq - 1;
+    if (omni::Status s = backend.apply(batch); !s.ok()) state.SkipWithError(s.to_string().c_str());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kBatch));
+}
+
+void BM_RedisApply(benchmark::State& state) { apply_loop(state, *fixture().backend, fixture().next_seq); }
+void BM_RedisApplyScript(benchmark::State& state) {
+  apply_loop(state, *fixture().script_backend, fixture().script_seq);
 }
 
 // Appends argv, binary-safe.
@@ -243,7 +261,8 @@ void BM_SinkDrain(benchmark::State& state) {
   Fixture& f = fixture();
   static std::unique_ptr<omni::Storage> store = scratch_store("drain", true, omni::SyncStrategy::write_behind);
   constexpr std::size_t kEvents = 20000;
-  std::uint64_t n = 0;
+  ServerCpu cpu(state, kEvents);
+  static std::uint64_t n = 0;  // keys go on cycling from one round to the next
   for (auto _ : state) {
     state.PauseTiming();
     store->enable_offline_mode();
@@ -325,6 +344,9 @@ int main(int argc, char** argv) {
   for (int r = 0; r < rounds; ++r) {
     benchmark::RegisterBenchmark(round_name("redis_apply", r).c_str(), BM_RedisApply)->MinTime(1.0)->UseRealTime();
     benchmark::RegisterBenchmark(round_name("hiredis_hset", r).c_str(), BM_HiredisHset)->MinTime(1.0)->UseRealTime();
+    benchmark::RegisterBenchmark(round_name("redis_apply_script", r).c_str(), BM_RedisApplyScript)
+        ->MinTime(1.0)
+        ->UseRealTime();
     benchmark::RegisterBenchmark(round_name("evalsha_per_change", r).c_str(), BM_EvalshaPerChange)
         ->MinTime(1.0)
         ->UseRealTime();
@@ -350,6 +372,7 @@ int main(int argc, char** argv) {
   };
   const Pair pairs[] = {
       {"redis_apply/real_time", "hiredis_hset/real_time", ">= 0.8"},
+      {"redis_apply_script/real_time", "hiredis_hset/real_time", "(script path)"},
       {"evalsha_per_change/real_time", "hiredis_hset/real_time", "(design not taken)"},
       {"sink_drain/real_time", "hiredis_hset/real_time", ">= 0.8 (issue 8)"},
       {"write_through_store/real_time", "raw_hset_round_trip/real_time", "(latency below)"},
@@ -370,6 +393,7 @@ int main(int argc, char** argv) {
     std::printf("%-22s latency %s\n", name, percentiles(g_latency_us[name]).c_str());
   }
   fixture().backend.reset();
+  fixture().script_backend.reset();
   redisFree(fixture().raw);
   redis.stop();
   return 0;

@@ -895,5 +895,140 @@ TEST_F(RedisBackendTest, ManyThreadsShareASmallPool) {
   EXPECT_LE(lines(cli({"CLIENT", "LIST"})).size(), 3u);  // two pooled + this redis-cli
 }
 
+// ---- the in-order path (RedisOptions::in_order_pipeline) ---------------------------
+
+// A batch as the sink worker sends it while tailing: it knows the watermark.
+ChangeBatch tailing(std::vector<Change> changes, Seq through, std::optional<Seq> watermark) {
+  ChangeBatch b = batch(std::move(changes), through);
+  b.expected_watermark = watermark;
+  return b;
+}
+
+// Every hash under `prefix` as one line "key f1=v1 f2=v2 ..." (fields sorted,
+// the prefix cut), in one redis-cli call.
+std::vector<std::string> hashes(const RedisServer& r, const std::string& prefix) {
+  return lines(r.cli({"EVAL",
+                      "local out = {} for _, k in ipairs(redis.call('KEYS', ARGV[1] .. '*')) do "
+                      "if redis.call('TYPE', k).ok == 'hash' then local h = redis.call('HGETALL', k) "
+                      "local f = {} for i = 1, #h, 2 do f[#f + 1] = h[i] .. '=' .. h[i + 1] end table.sort(f) "
+                      "out[#out + 1] = string.sub(k, #ARGV[1] + 1) .. ' ' .. table.concat(f, ' ') end end "
+                      "table.sort(out) return out",
+                      "0", prefix}));
+}
+
+long command_calls(const RedisServer& r, const std::string& command) {
+  for (const std::string& l : lines(r.cli({"INFO", "commandstats"}))) {
+    if (l.starts_with("cmdstat_" + command + ":calls=")) return std::stol(l.substr(l.find('=') + 1));
+  }
+  return 0;
+}
+
+TEST_F(RedisBackendTest, InOrderBatchesLeaveRedisAsTheScriptDoes) {
+  auto fast = backend({.key_prefix = "fast:", .count_applies = true});
+  auto script = backend({.key_prefix = "script:", .count_applies = true, .in_order_pipeline = false});
+  // Someone else's hash with a field no document has: replaced, not merged.
+  ASSERT_EQ(cli({"HSET", "fast:old", "stale", "1"}), "1\n");
+  ASSERT_EQ(cli({"HSET", "script:old", "stale", "1"}), "1\n");
+  std::vector<ChangeBatch> batches;
+  batches.push_back(tailing({store(1, "a", {{"x", 1}, {"y", 2}}), store(2, "old", {{"x", 1}}),
+                             store(3, "a", {{"x", 3}, {"y", 4}, {"z", 5}}), store(4, "a", {{"x", 6}, {"y", 7}})},
+                            4, std::nullopt));
+  // Fewer fields than the last write: no field of it may stay.
+  batches.push_back(tailing({store(5, "a", {{"x", 8}}), store(7, "b", {{"_seq", "user's"}})}, 7, 4));
+  // The same fields again (no DEL needed), then a delete (the script's), then a
+  // store after the tombstone.
+  batches.push_back(tailing({store(8, "a", {{"x", 9}})}, 8, 7));
+  batches.push_back(tailing({del(9, "a")}, 9, 8));
+  batches.push_back(tailing({store(10, "a", {{"x", 10}})}, 10, 9));
+  // More than one MULTI block (1,000 changes each), keys repeating across them.
+  std::vector<Change> many;
+  for (Seq q = 11; q <= 2600; ++q) {
+    Json doc = q % 2 ? Json{{"q", q}} : Json{{"q", q}, {"even", true}};
+    many.push_back(store(q, "k" + std::to_string(q % 700), doc));
+  }
+  batches.push_back(tailing(many, 2600, 10));
+  ASSERT_EQ(cli({"CONFIG", "RESETSTAT"}), "OK\n");
+  for (const ChangeBatch& b : batches) ASSERT_TRUE(fast->apply(b).ok());
+  EXPECT_EQ(command_calls(redis_, "hset"), 2599);  // one per store, and the script's tombstone
+  // The script: the delete's batch, and the watermark after each of 7 blocks (4
+  // batches, and 2,590 changes in 3 blocks).
+  EXPECT_EQ(command_calls(redis_, "evalsha"), 8);
+  for (const ChangeBatch& b : batches) ASSERT_TRUE(script->apply(b).ok());
+
+  const std::vector<std::string> fast_hashes = hashes(redis_, "fast:");
+  EXPECT_EQ(fast_hashes.size(), 704u);  // a, b, old, k0..k699, applies
+  EXPECT_EQ(fast_hashes, hashes(redis_, "script:"));
+  EXPECT_EQ(pairs(cli({"HGETALL", "fast:a"})), (std::map<std::string, std::string>{{"_seq", "10"}, {"x", "10"}}));
+  EXPECT_EQ(pairs(cli({"HGETALL", "fast:old"})), (std::map<std::string, std::string>{{"_seq", "2"}, {"x", "1"}}));
+  EXPECT_EQ(**fast->load_data("b"), (Json{{"_seq", "user's"}}));
+  EXPECT_EQ(cli({"GET", "fast:sink:applied"}), "2600\n");
+  EXPECT_EQ(cli({"HGET", "fast:applies", "k1"}), cli({"HGET", "script:applies", "k1"}));
+}
+
+// A hash this backend did not write costs an HKEYS; one that holds fields the
+// new document lacks an HSET + HDEL in a MULTI; a hash it wrote with the same
+// fields neither.
+TEST_F(RedisBackendTest, InOrderPathAsksOnlyForTheFieldsItDoesNotKnow) {
+  auto b = backend();
+  ASSERT_EQ(cli({"HSET", "omni:k0", "other", "1"}), "1\n");
+  ASSERT_EQ(cli({"CONFIG", "RESETSTAT"}), "OK\n");
+  std::vector<Change> first, second;
+  for (Seq q = 1; q <= 100; ++q) first.push_back(store(q, "k" + std::to_string(q - 1), {{"a", q}}));
+  for (Seq q = 101; q <= 200; ++q) second.push_back(store(q, "k" + std::to_string(q - 101), {{"a", q}}));
+  ASSERT_TRUE(b->apply(tailing(first, 100, std::nullopt)).ok());
+  EXPECT_EQ(command_calls(redis_, "hkeys"), 100);
+  EXPECT_EQ(command_calls(redis_, "hdel"), 1);  // k0's "other"
+  EXPECT_EQ(command_calls(redis_, "multi"), 1);
+  ASSERT_TRUE(b->apply(tailing(second, 200, 100)).ok());
+  EXPECT_EQ(command_calls(redis_, "hkeys"), 100);
+  EXPECT_EQ(command_calls(redis_, "hdel"), 1);
+  EXPECT_EQ(command_calls(redis_, "hset"), 200);
+  EXPECT_EQ(command_calls(redis_, "del"), 0);
+  EXPECT_EQ(pairs(cli({"HGETALL", "omni:k0"})), (std::map<std::string, std::string>{{"_seq", "101"}, {"a", "101"}}));
+}
+
+TEST_F(RedisBackendTest, InOrderPathChecksTheWatermarkAndWritesNothingOnAMismatch) {
+  auto b = backend();
+  ASSERT_TRUE(b->apply(tailing({store(1, "a", {{"v", 1}})}, 5, std::nullopt)).ok());
+  const std::string before = snapshot(redis_);
+  Status s = b->apply(tailing({store(6, "b", {{"v", 6}})}, 6, 4));
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.to_string();
+  EXPECT_NE(s.message().find("the watermark is 5, not 4"), std::string::npos) << s.message();
+  EXPECT_EQ(snapshot(redis_), before);
+  ASSERT_TRUE(redis_.flushall());
+  s = b->apply(tailing({store(6, "b", {{"v", 6}})}, 6, 5));
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.to_string();
+  EXPECT_NE(s.message().find("the watermark is absent, not 5"), std::string::npos) << s.message();
+  EXPECT_EQ(cli({"DBSIZE"}), "0\n");
+  // After the wipe nothing is trusted: "a" is written whole again.
+  ASSERT_TRUE(b->apply(tailing({store(7, "a", {{"w", 7}})}, 7, std::nullopt)).ok());
+  EXPECT_EQ(pairs(cli({"HGETALL", "omni:a"})), (std::map<std::string, std::string>{{"_seq", "7"}, {"w", "7"}}));
+}
+
+TEST_F(RedisBackendTest, InOrderPathRefusesAKeyOfAnotherTypeAsTheScriptDoes) {
+  auto b = backend();
+  ASSERT_TRUE(b->apply(tailing({store(1, "a", {{"v", 1}})}, 1, std::nullopt)).ok());
+  ASSERT_EQ(cli({"SET", "omni:bad", "not a hash"}), "OK\n");
+  const std::string before = snapshot(redis_);
+  Status s = b->apply(tailing({store(2, "a", {{"v", 2}}), store(3, "bad", {{"v", 3}})}, 3, 1));
+  EXPECT_EQ(s.code(), StatusCode::kBackend) << s.to_string();
+  EXPECT_NE(s.message().find("change seq 3 (store of 'bad')"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("WRONGTYPE"), std::string::npos) << s.message();
+  EXPECT_EQ(snapshot(redis_), before);
+
+  // A key this backend wrote as a hash, turned into a string behind its back: its
+  // HSET fails after the others went in, and the watermark stays, so the
+  // worker's change-by-change retry (and dead letter) still happens.
+  ASSERT_TRUE(b->apply(tailing({store(2, "a", {{"v", 2}})}, 2, 1)).ok());
+  ASSERT_EQ(cli({"SET", "omni:a", "someone else's"}), "OK\n");
+  s = b->apply(tailing({store(3, "c", {{"v", 3}}), store(4, "a", {{"v", 4}})}, 4, 2));
+  EXPECT_EQ(s.code(), StatusCode::kBackend) << s.to_string();
+  EXPECT_NE(s.message().find("change seq 4 (store of 'a')"), std::string::npos) << s.message();
+  EXPECT_EQ(cli({"GET", "omni:sink:applied"}), "2\n");
+  EXPECT_EQ(cli({"GET", "omni:a"}), "someone else's\n");
+  ASSERT_TRUE(b->apply(tailing({store(3, "c", {{"v", 3}})}, 3, 2)).ok());  // the retry of the good one
+  EXPECT_EQ(**b->load_data("c"), (Json{{"v", 3}}));
+}
+
 }  // namespace
 }  // namespace omni

@@ -10,6 +10,7 @@
 
 #include "redis_apply_script.h"
 #include "redis_errors.h"
+#include "redis_in_order.h"
 #include "redis_layout.h"
 #include "redis_pool.h"
 #include "redis_script_call.h"
@@ -64,7 +65,9 @@ struct RedisBackend::Impl {
              sinks::redis::kApplyScript),
         applies_key(o.count_applies ? layout.applies() : std::string()),
         where(pool.endpoint().describe()),
-        max_scratch(o.max_connections) {}
+        max_scratch(o.max_connections),
+        in_order_pipeline(o.in_order_pipeline),
+        known(o.known_field_sets) {}
 
   // f(Connection&) -> Status on a pooled connection; once more on a fresh one when
   // a reused connection failed in transport (not by timing out).
@@ -87,7 +90,25 @@ struct RedisBackend::Impl {
   };
   // Runs `call`; *after (when not null) receives the watermark after it ("": none).
   Status run(const ScriptCall& call, const Target& t, std::string* after = nullptr);
+  Status run_on(Connection& c, const ScriptCall& call, const Target& t, std::string* after = nullptr);
   Status script_error(const ScriptCall& call, std::string_view text) const;
+  // Runs a planned in-order block (redis_in_order.h) that expects the watermark
+  // `expect` ("-": none). *clash: a key holds something other than a hash, so
+  // nothing was sent; the script path refuses it precisely.
+  Status run_in_order(const ChangeBatch& batch, sinks::redis::InOrderBlock& block, std::string_view expect,
+                      bool* clash);
+  // The script call's keys may now hold something KnownFields does not know of.
+  void forget_keys(const ScriptCall& call) {
+    for (const ScriptCall::Record& r : call.records) {
+      if (r.type == ChangeType::kStore || r.type == ChangeType::kDelete) known.forget(r.key);
+    }
+  }
+  // kNotFound: the watermark is `now`, not `expected` ("-": absent).
+  Status watermark_mismatch(std::string_view now, std::string_view expected) const {
+    auto text = [](std::string_view w) { return w == "-" ? std::string("absent") : sinks::redis::printable(w); };
+    return Status::not_found(where + ": the watermark is " + text(now) + ", not " + text(expected) +
+                             " as expected (the target was wiped or lost writes); nothing was applied");
+  }
   // A reply of an unexpected type: the server is not behaving as Redis does.
   Status not_redis(Connection& c, std::string_view what) const {
     c.discard();
@@ -132,37 +153,41 @@ struct RedisBackend::Impl {
   const std::size_t max_scratch;  // one per connection
   std::mutex scratch_mu;
   std::vector<std::unique_ptr<ScriptCall>> scratch;  // guarded by scratch_mu
+  const bool in_order_pipeline;
+  sinks::redis::KnownFields known;
 };
 
 Status RedisBackend::Impl::run(const ScriptCall& call, const Target& t, std::string* after) {
-  return with_connection([&](Connection& c) -> Status {
-    for (bool reloaded = false;; reloaded = true) {
-      const Argv head{"EVALSHA",  c.script_sha(), "0",        t.wkey, t.through,
-                      t.reseed ? "1" : "0",       applies_key, t.expect};
-      OMNI_ASSIGN_OR_RETURN(Reply r, c.call({&head, &call.body}, "applying changes"));
-      if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER &&
-          r->element[1]->type == REDIS_REPLY_STRING) {
-        if (after) after->assign(reply_text(*r->element[1]));
-        return Status();
-      }
-      if (r->type != REDIS_REPLY_ERROR) return not_redis(c, "EVALSHA");
-      const std::string_view text = reply_text(*r);
-      // The server lost its scripts (SCRIPT FLUSH, a restart behind a proxy): the
-      // script did not run, so loading it again and retrying is safe.
-      if (!reloaded && sinks::redis::error_code(text) == "NOSCRIPT") {
-        OMNI_RETURN_IF_ERROR(c.load_script());
-        continue;
-      }
-      if (text.starts_with("OMNIWM ")) {
-        const std::string_view now = text.substr(7);
-        return Status::not_found(where + ": the watermark is " +
-                                 (now == "-" ? std::string("absent") : sinks::redis::printable(now)) +
-                                 ", not " + (t.expect == "-" ? std::string("absent") : std::string(t.expect)) +
-                                 " as expected (the target was wiped or lost writes); nothing was applied");
-      }
-      return script_error(call, text);
+  // The script may have skipped or half-known changes: the in-order path DELs
+  // these keys again before it trusts their fields.
+  forget_keys(call);
+  return with_connection([&](Connection& c) { return run_on(c, call, t, after); });
+}
+
+Status RedisBackend::Impl::run_on(Connection& c, const ScriptCall& call, const Target& t, std::string* after) {
+  for (bool reloaded = false;; reloaded = true) {
+    const Argv head{"EVALSHA",  c.script_sha(), "0",        t.wkey, t.through,
+                    t.reseed ? "1" : "0",       applies_key, t.expect};
+    OMNI_ASSIGN_OR_RETURN(Reply r, c.call({&head, &call.body}, "applying changes"));
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[0]->type == REDIS_REPLY_INTEGER &&
+        r->element[1]->type == REDIS_REPLY_STRING) {
+      if (after) after->assign(reply_text(*r->element[1]));
+      return Status();
     }
-  });
+    if (r->type != REDIS_REPLY_ERROR) return not_redis(c, "EVALSHA");
+    const std::string_view text = reply_text(*r);
+    // The server lost its scripts (SCRIPT FLUSH, a restart behind a proxy): the
+    // script did not run, so loading it again and retrying is safe.
+    if (!reloaded && sinks::redis::error_code(text) == "NOSCRIPT") {
+      OMNI_RETURN_IF_ERROR(c.load_script());
+      continue;
+    }
+    if (text.starts_with("OMNIWM ")) {
+      const std::string_view now = text.substr(7);
+      return watermark_mismatch(now, t.expect);
+    }
+    return script_error(call, text);
+  }
 }
 
 Status RedisBackend::Impl::script_error(const ScriptCall& call, std::string_view text) const {
@@ -187,6 +212,103 @@ Status RedisBackend::Impl::script_error(const ScriptCall& call, std::string_view
     }
   }
   return sinks::redis::reply_error(where, "the apply script failed", text);
+}
+
+Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, sinks::redis::InOrderBlock& block,
+                                        std::string_view expect, bool* clash) {
+  using sinks::redis::printable;
+  const std::string wkey = layout.watermark();
+  *clash = false;
+  Status s = with_connection([&](Connection& c) -> Status {
+    // 1. The watermark, and the fields of each hash we do not know.
+    sinks::redis::Resp ask;
+    ask.command(2);
+    ask.arg("GET");
+    ask.arg(wkey);
+    for (std::size_t u : block.unknown) {
+      ask.command(2);
+      ask.arg("HKEYS");
+      ask.arg(block.stores[u].doc);
+    }
+    OMNI_ASSIGN_OR_RETURN(std::vector<Reply> head, c.pipeline(ask, "reading the watermark"));
+    const redisReply& wm = *head[0];
+    if (wm.type == REDIS_REPLY_ERROR) return sinks::redis::reply_error(where, "GET the watermark", reply_text(wm));
+    if (wm.type != REDIS_REPLY_NIL && wm.type != REDIS_REPLY_STRING) return not_redis(c, "GET");
+    const std::string now = wm.type == REDIS_REPLY_NIL ? std::string("-") : std::string(reply_text(wm));
+    if (now != expect) return watermark_mismatch(now, expect);
+    std::vector<std::vector<std::string_view>> existing(block.unknown.size());
+    for (std::size_t u = 0; u < block.unknown.size(); ++u) {
+      const redisReply& r = *head[u + 1];
+      if (r.type == REDIS_REPLY_ERROR) {
+        // WRONGTYPE: not a hash. The script refuses it precisely (naming the change).
+        if (sinks::redis::error_code(reply_text(r)) == "WRONGTYPE") {
+          *clash = true;
+          return Status();
+        }
+        return sinks::redis::reply_error(where, "HKEYS", reply_text(r));
+      }
+      if (r.type != REDIS_REPLY_ARRAY) return not_redis(c, "HKEYS");
+      for (std::size_t f = 0; f < r.elements; ++f) {
+        if (r.element[f]->type != REDIS_REPLY_STRING) return not_redis(c, "HKEYS");
+        existing[u].push_back(reply_text(*r.element[f]));
+      }
+    }
+    // 2. The stores, pipelined in a few parts, each sent as soon as it is encoded
+    // so that Redis works while the next is; a refused one stops the batch before
+    // the watermark.
+    constexpr std::size_t kParts = 4;
+    const std::size_t n = block.stores.size();
+    block.reply_change.clear();
+    for (std::size_t part = 0; part < kParts; ++part) {
+      block.commands.clear();
+      sinks::redis::encode_in_order(batch, existing, applies_key, n * part / kParts, n * (part + 1) / kParts,
+                                    &block);
+      OMNI_RETURN_IF_ERROR(c.send(block.commands, "applying changes"));
+    }
+    OMNI_ASSIGN_OR_RETURN(std::vector<Reply> r, c.receive(block.reply_change.size(), "applying changes"));
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      const redisReply* bad = r[i].get();
+      if (bad->type == REDIS_REPLY_ARRAY) {  // an EXEC: its commands' replies
+        bad = nullptr;
+        for (std::size_t e = 0; e < r[i]->elements && !bad; ++e) {
+          if (r[i]->element[e]->type == REDIS_REPLY_ERROR) bad = r[i]->element[e];
+        }
+        if (!bad) continue;
+      }
+      if (bad->type != REDIS_REPLY_ERROR) continue;
+      const std::string text(reply_text(*bad));
+      const Change& ch = batch.changes[block.reply_change[i]];
+      std::string m = where + ": change seq " + std::to_string(ch.seq) + " (store of '" + printable(ch.key) +
+                      "') refused: " + printable(text);
+      if (sinks::redis::is_transient_error(text)) return Status::unavailable(std::move(m));
+      return Status::backend(std::move(m));
+    }
+    // 3. The watermark, only if it is still the expected one (the script, with no
+    // changes, as a compare-and-set).
+    ScriptCall none;
+    Status moved = run_on(c, none, {wkey, block.through, false, expect});
+    if (moved.code() == StatusCode::kNotFound) {
+      // Wiped (or written) while the stores went in: take them out again, so a
+      // wiped target is left empty for the re-seed.
+      sinks::redis::Resp undo;
+      for (const sinks::redis::InOrderBlock::Store& st : block.stores) {
+        undo.command(2);
+        undo.arg("DEL");
+        undo.arg(st.doc);
+      }
+      OMNI_RETURN_IF_ERROR(c.pipeline(undo, "deleting a batch written into a wiped target").status());
+    }
+    return moved;
+  });
+  if (!s.ok() || *clash) {
+    known.clear();  // whatever Redis holds now, we no longer know it for sure
+    return s;
+  }
+  for (std::size_t i = block.first; i < block.end; ++i) {
+    const sinks::redis::InOrderBlock::Store& st = block.stores[i - block.first];
+    if (!st.known) known.put(batch.changes[i].key, st.fingerprint);
+  }
+  return Status();
 }
 
 RedisBackend::RedisBackend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -218,7 +340,21 @@ Status RedisBackend::apply(const ChangeBatch& batch) {
   }
   std::string after;
   std::size_t next = 0;
+  const bool in_order = impl_->in_order_pipeline && sinks::redis::in_order_eligible(batch);
+  // Per thread (in practice the sink worker's), so its buffers of a few hundred
+  // KB are not allocated and faulted in afresh for every batch.
+  thread_local sinks::redis::InOrderBlock block;
   do {
+    if (in_order && sinks::redis::plan_in_order(impl_->layout, impl_->known, batch, next, kMaxChangesPerCall,
+                                                kMaxBytesPerCall, &block)) {
+      bool clash = false;
+      OMNI_RETURN_IF_ERROR(impl_->run_in_order(batch, block, expect, &clash));
+      if (!clash) {
+        next = block.end;
+        expect = block.through;
+        continue;
+      }
+    }
     Impl::Scratch scratch = impl_->scratch_call();
     ScriptCall& call = *scratch;
     // Sized once: growing a buffer of a few hundred KB by doubling cost more

@@ -144,6 +144,26 @@ Status Connection::load_script() {
   return take_sha(*r);
 }
 
+Status Connection::append(std::string_view what) {
+  // Formats into the context's output buffer; nothing is written yet.
+  if (redisAppendCommandArgv(ctx_, static_cast<int>(argv_.size()), argv_.data(), lens_.data()) != REDIS_OK) {
+    return transport_failure(what);
+  }
+  return Status();
+}
+
+Result<std::vector<Reply>> Connection::read_replies(std::size_t n, std::string_view what) {
+  SigpipeBlock no_sigpipe;
+  std::vector<Reply> replies;
+  replies.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    void* r = nullptr;
+    if (redisGetReply(ctx_, &r) != REDIS_OK || r == nullptr) return transport_failure(what);
+    replies.emplace_back(static_cast<redisReply*>(r));
+  }
+  return replies;
+}
+
 Result<std::vector<Reply>> Connection::pipeline(const std::vector<Command>& commands,
                                                 std::string_view what) {
   if (broken_) return Status::unavailable(endpoint_.describe() + ": the connection failed before");
@@ -156,20 +176,27 @@ Result<std::vector<Reply>> Connection::pipeline(const std::vector<Command>& comm
         lens_.push_back((*part)[i].size());
       }
     }
-    // Formats into the context's output buffer; nothing is written yet.
-    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv_.size()), argv_.data(), lens_.data()) != REDIS_OK) {
-      return transport_failure(what);
-    }
+    OMNI_RETURN_IF_ERROR(append(what));
   }
+  return read_replies(commands.size(), what);
+}
+
+Status Connection::send(const Resp& commands, std::string_view what) {
+  if (broken_) return Status::unavailable(endpoint_.describe() + ": the connection failed before");
+  const std::string_view text = commands.text();
+  if (redisAppendFormattedCommand(ctx_, text.data(), text.size()) != REDIS_OK) return transport_failure(what);
   SigpipeBlock no_sigpipe;
-  std::vector<Reply> replies;
-  replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) {
-    void* r = nullptr;
-    if (redisGetReply(ctx_, &r) != REDIS_OK || r == nullptr) return transport_failure(what);
-    replies.emplace_back(static_cast<redisReply*>(r));
+  for (int done = 0; !done;) {
+    if (redisBufferWrite(ctx_, &done) != REDIS_OK) return transport_failure(what);
   }
-  return replies;
+  return Status();
+}
+
+Result<std::vector<Reply>> Connection::pipeline(const Resp& commands, std::string_view what) {
+  if (broken_) return Status::unavailable(endpoint_.describe() + ": the connection failed before");
+  const std::string_view text = commands.text();
+  if (redisAppendFormattedCommand(ctx_, text.data(), text.size()) != REDIS_OK) return transport_failure(what);
+  return read_replies(commands.commands(), what);
 }
 
 Result<Reply> Connection::call(const Command& command, std::string_view what) {

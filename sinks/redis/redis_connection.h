@@ -65,6 +65,48 @@ class Argv {
 // its records), so a large body is never copied to prepend a few arguments.
 using Command = std::vector<const Argv*>;
 
+// Commands written out in Redis's wire format (RESP), back to back: a MULTI
+// block of a thousand HSETs is one buffer handed to hiredis as it is, without
+// hiredis formatting (and allocating) each command on its own.
+class Resp {
+ public:
+  // Starts a command of `args` arguments (the command's name is the first).
+  void command(std::size_t args) {
+    header('*', args);
+    ++commands_;
+  }
+  void arg(std::string_view a) {
+    header('$', a.size());
+    text_.append(a);
+    text_.append("\r\n", 2);
+  }
+  void arg(std::uint64_t n) {
+    char buf[24];
+    const char* end = std::to_chars(buf, buf + sizeof buf, n).ptr;
+    arg(std::string_view(buf, static_cast<std::size_t>(end - buf)));
+  }
+  std::size_t commands() const { return commands_; }
+  std::string_view text() const { return text_; }
+  void reserve(std::size_t bytes) { text_.reserve(bytes); }
+  // Empties it, keeping the memory for the next use.
+  void clear() {
+    text_.clear();
+    commands_ = 0;
+  }
+
+ private:
+  void header(char kind, std::size_t n) {
+    char buf[24];
+    buf[0] = kind;
+    char* end = std::to_chars(buf + 1, buf + sizeof buf - 2, n).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    text_.append(buf, static_cast<std::size_t>(end - buf));
+  }
+  std::string text_;
+  std::size_t commands_ = 0;
+};
+
 struct Timeouts {
   std::chrono::milliseconds connect{1000};
   std::chrono::milliseconds command{5000};
@@ -87,6 +129,12 @@ class Connection {
   // answer that is not Redis) is kUnavailable naming `what`, and breaks the
   // connection: broken() from then on, and the pool closes it.
   Result<std::vector<Reply>> pipeline(const std::vector<Command>& commands, std::string_view what);
+  Result<std::vector<Reply>> pipeline(const Resp& commands, std::string_view what);
+  // A pipeline in parts: send() writes commands to the socket at once, so the
+  // server runs them while the caller prepares the next part; receive() then
+  // reads n replies (every part's, in order).
+  Status send(const Resp& commands, std::string_view what);
+  Result<std::vector<Reply>> receive(std::size_t n, std::string_view what) { return read_replies(n, what); }
   Result<Reply> call(const Command& command, std::string_view what);
   Result<Reply> call(const Argv& command, std::string_view what) { return call(Command{&command}, what); }
 
@@ -104,6 +152,8 @@ class Connection {
   Connection(const Endpoint& endpoint, const Timeouts& timeouts, std::string_view script, redisContext* c)
       : endpoint_(endpoint), timeouts_(timeouts), script_(script), ctx_(c) {}
   Status handshake();
+  Status append(std::string_view what);  // argv_ and lens_ as one command
+  Result<std::vector<Reply>> read_replies(std::size_t n, std::string_view what);
   Status transport_failure(std::string_view what);
   Status take_sha(const redisReply& r);
 

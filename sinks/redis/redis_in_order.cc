@@ -1,0 +1,170 @@
+#include "redis_in_order.h"
+
+#include <algorithm>
+
+#include "redis_json_fields.h"
+#include "redis_script_call.h"
+
+namespace omni::sinks::redis {
+
+bool KnownFields::matches(std::string_view key, std::uint64_t fingerprint) const {
+  std::lock_guard l(mu_);
+  const auto it = map_.find(id(key));
+  return it != map_.end() && it->second == fingerprint;
+}
+
+void KnownFields::put(std::string_view key, std::uint64_t fingerprint) {
+  std::lock_guard l(mu_);
+  if (max_ == 0) return;
+  if (map_.size() >= max_) map_.clear();  // rarely: a DEL more per key until it refills
+  map_[id(key)] = fingerprint;
+}
+
+void KnownFields::forget(std::string_view key) {
+  std::lock_guard l(mu_);
+  map_.erase(id(key));
+}
+
+void KnownFields::clear() {
+  std::lock_guard l(mu_);
+  map_.clear();
+}
+
+bool in_order_eligible(const ChangeBatch& batch) {
+  if (batch.reseed || !batch.expected_watermark || batch.through == 0 || batch.through > kMaxSeq ||
+      batch.changes.empty()) {
+    return false;
+  }
+  const Seq above = batch.expected_watermark->value_or(0);
+  Seq prev = above;
+  for (const Change& c : batch.changes) {
+    if (c.type != ChangeType::kStore || c.seq <= prev || c.seq > batch.through) return false;
+    prev = c.seq;
+  }
+  return true;
+}
+
+namespace {
+
+// Of the stored field names, in order (nlohmann writes an object's fields sorted,
+// so one document shape always gives one fingerprint). Lengths are mixed in, so
+// no two lists of names concatenate alike.
+std::uint64_t fingerprint(const std::string* names, std::size_t n) {
+  std::uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t x = std::hash<std::string_view>{}(names[i]) ^ (std::uint64_t{names[i].size()} << 48);
+    h = (h ^ x) * 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+  }
+  return h;
+}
+
+}  // namespace
+
+bool plan_in_order(const Layout& layout, const KnownFields& known, const ChangeBatch& batch, std::size_t first,
+                   std::size_t max_changes, std::size_t max_bytes, InOrderBlock* block) {
+  block->first = first;
+  block->stores.clear();
+  block->names.clear();
+  block->values.clear();
+  block->unknown.clear();
+  std::unordered_map<std::string_view, std::size_t> planned;  // key -> its last store in this block
+  std::vector<JsonField> fields;
+  std::size_t bytes = 0;
+  std::size_t i = first;
+  for (; i < batch.changes.size() && i - first < max_changes && bytes < max_bytes; ++i) {
+    const Change& c = batch.changes[i];
+    if (!split_compact_object(c.json, &fields)) return false;
+    InOrderBlock::Store st;
+    st.doc = layout.document(c.key);
+    st.fields_begin = block->names.size();
+    for (JsonField& f : fields) {
+      block->names.push_back(Layout::field(f.name));
+      block->values.push_back(f.value);
+    }
+    st.fields_end = block->names.size();
+    st.fingerprint = fingerprint(block->names.data() + st.fields_begin, st.fields_end - st.fields_begin);
+    st.known = false;
+    st.before = InOrderBlock::kNone;
+    st.unknown = InOrderBlock::kNone;
+    const auto p = planned.find(c.key);
+    if (p != planned.end()) {
+      st.before = p->second;
+    } else if (known.matches(c.key, st.fingerprint)) {
+      st.known = true;
+    } else {
+      st.unknown = block->unknown.size();
+      block->unknown.push_back(block->stores.size());
+    }
+    planned[c.key] = block->stores.size();
+    bytes += c.json.size() + 2 * st.doc.size() + 32;
+    block->stores.push_back(std::move(st));
+  }
+  block->end = i;
+  // Past what it applies: the whole batch, or up to the next change still to come.
+  block->through = std::to_string(i == batch.changes.size() ? batch.through : batch.changes[i].seq - 1);
+  return true;
+}
+
+void encode_in_order(const ChangeBatch& batch, const std::vector<std::vector<std::string_view>>& existing,
+                     std::string_view akey, std::size_t from, std::size_t to, InOrderBlock* block) {
+  Resp& cmds = block->commands;
+  std::vector<std::string_view> stale;
+  for (std::size_t k = from; k < to; ++k) {
+    const InOrderBlock::Store& st = block->stores[k];
+    const std::size_t change = block->first + k;
+    const Change& c = batch.changes[change];
+    const auto begin = block->names.begin() + static_cast<std::ptrdiff_t>(st.fields_begin);
+    const auto end = block->names.begin() + static_cast<std::ptrdiff_t>(st.fields_end);
+    // The fields the hash holds before this store that it does not write.
+    stale.clear();
+    auto drop_unless_written = [&](std::string_view f) {
+      if (f != Layout::kSeqField && std::find(begin, end, f) == end) stale.push_back(f);
+    };
+    if (st.before != InOrderBlock::kNone) {
+      const InOrderBlock::Store& b = block->stores[st.before];
+      for (std::size_t f = b.fields_begin; f < b.fields_end; ++f) drop_unless_written(block->names[f]);
+    } else if (st.unknown != InOrderBlock::kNone) {
+      for (std::string_view f : existing[st.unknown]) drop_unless_written(f);
+    }
+    const bool multi = !stale.empty();
+    if (multi) {
+      cmds.command(1);
+      cmds.arg("MULTI");
+      block->reply_change.push_back(change);
+    }
+    cmds.command(4 + 2 * (st.fields_end - st.fields_begin));
+    cmds.arg("HSET");
+    cmds.arg(st.doc);
+    cmds.arg(Layout::kSeqField);
+    cmds.arg(c.seq);
+    for (std::size_t f = st.fields_begin; f < st.fields_end; ++f) {
+      cmds.arg(block->names[f]);
+      cmds.arg(block->values[f]);
+    }
+    block->reply_change.push_back(change);
+    if (multi) {
+      // In the same step as the HSET, so no reader sees a mix of two versions.
+      cmds.command(2 + stale.size());
+      cmds.arg("HDEL");
+      cmds.arg(st.doc);
+      for (std::string_view f : stale) cmds.arg(f);
+      block->reply_change.push_back(change);
+    }
+    if (!akey.empty()) {
+      cmds.command(4);
+      cmds.arg("HINCRBY");
+      cmds.arg(akey);
+      cmds.arg(c.key);
+      cmds.arg("1");
+      block->reply_change.push_back(change);
+    }
+    if (multi) {
+      cmds.command(1);
+      cmds.arg("EXEC");
+      block->reply_change.push_back(change);
+    }
+  }
+}
+
+}  // namespace omni::sinks::redis
