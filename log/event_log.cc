@@ -376,12 +376,6 @@ Result<std::unique_ptr<EventLog>> EventLog::open(EventLogOptions options) {
     // deletes files during a long read (a verify of the whole log) cannot pull
     // them away; the tools raise the process's file limit for it.
     dbo.max_open_files = -1;
-    // A tool reads the table files once, front to back: mapped, a block is
-    // decompressed straight from the page cache, with no pread copy or system call.
-    dbo.allow_mmap_reads = true;
-    // ...and without MADV_RANDOM, which would fault the mapping in one 4 KiB page
-    // at a time instead of the kernel's fault-around and readahead.
-    dbo.advise_random_on_open = false;
     s = rocksdb::DB::OpenForReadOnly(dbo, log->canonical_path_, descs, &log->handles_, &raw);
   } else {
     s = rocksdb::DB::Open(dbo, log->canonical_path_, descs, &log->handles_, &raw);

@@ -923,8 +923,10 @@ long command_calls(const RedisServer& r, const std::string& command) {
   return 0;
 }
 
+// (The in-order tests lower in_order_min_changes to 1, so that small batches
+// take that path.)
 TEST_F(RedisBackendTest, InOrderBatchesLeaveRedisAsTheScriptDoes) {
-  auto fast = backend({.key_prefix = "fast:", .count_applies = true});
+  auto fast = backend({.key_prefix = "fast:", .count_applies = true, .in_order_min_changes = 1});
   auto script = backend({.key_prefix = "script:", .count_applies = true, .in_order_pipeline = false});
   // Someone else's hash with a field no document has: replaced, not merged.
   ASSERT_EQ(cli({"HSET", "fast:old", "stale", "1"}), "1\n");
@@ -970,25 +972,73 @@ TEST_F(RedisBackendTest, InOrderBatchesLeaveRedisAsTheScriptDoes) {
 // fields neither.
 TEST_F(RedisBackendTest, InOrderPathAsksOnlyForTheFieldsItDoesNotKnow) {
   auto b = backend();
+  // A new backend does not know how the last writer stopped: its first batch goes
+  // through the script, which settles it.
+  std::vector<Change> prime;
+  for (Seq q = 1; q <= 40; ++q) prime.push_back(store(q, "p" + std::to_string(q), {{"a", q}}));
+  ASSERT_EQ(cli({"CONFIG", "RESETSTAT"}), "OK\n");
+  ASSERT_TRUE(b->apply(tailing(prime, 40, std::nullopt)).ok());
+  EXPECT_EQ(command_calls(redis_, "hkeys"), 0);
+  EXPECT_EQ(command_calls(redis_, "evalsha"), 1);
+
   ASSERT_EQ(cli({"HSET", "omni:k0", "other", "1"}), "1\n");
   ASSERT_EQ(cli({"CONFIG", "RESETSTAT"}), "OK\n");
   std::vector<Change> first, second;
-  for (Seq q = 1; q <= 100; ++q) first.push_back(store(q, "k" + std::to_string(q - 1), {{"a", q}}));
-  for (Seq q = 101; q <= 200; ++q) second.push_back(store(q, "k" + std::to_string(q - 101), {{"a", q}}));
-  ASSERT_TRUE(b->apply(tailing(first, 100, std::nullopt)).ok());
+  for (Seq q = 41; q <= 140; ++q) first.push_back(store(q, "k" + std::to_string(q - 41), {{"a", q}}));
+  for (Seq q = 141; q <= 240; ++q) second.push_back(store(q, "k" + std::to_string(q - 141), {{"a", q}}));
+  ASSERT_TRUE(b->apply(tailing(first, 140, 40)).ok());
   EXPECT_EQ(command_calls(redis_, "hkeys"), 100);
   EXPECT_EQ(command_calls(redis_, "hdel"), 1);  // k0's "other"
   EXPECT_EQ(command_calls(redis_, "multi"), 1);
-  ASSERT_TRUE(b->apply(tailing(second, 200, 100)).ok());
+  ASSERT_TRUE(b->apply(tailing(second, 240, 140)).ok());
   EXPECT_EQ(command_calls(redis_, "hkeys"), 100);
   EXPECT_EQ(command_calls(redis_, "hdel"), 1);
   EXPECT_EQ(command_calls(redis_, "hset"), 200);
   EXPECT_EQ(command_calls(redis_, "del"), 0);
-  EXPECT_EQ(pairs(cli({"HGETALL", "omni:k0"})), (std::map<std::string, std::string>{{"_seq", "101"}, {"a", "101"}}));
+  EXPECT_EQ(command_calls(redis_, "evalsha"), 2);  // the compare-and-set of each watermark
+  EXPECT_EQ(pairs(cli({"HGETALL", "omni:k0"})), (std::map<std::string, std::string>{{"_seq", "141"}, {"a", "141"}}));
+}
+
+// A batch cut short (here: a store Redis refused after others went in) may leave
+// stores above the watermark; the next batch goes through the script, whose
+// per-key checks apply each of them once, and the one after that is in order
+// again.
+TEST_F(RedisBackendTest, AfterAnInOrderBatchFailsTheScriptSettlesWhatItLeft) {
+  auto b = backend({.count_applies = true, .in_order_min_changes = 1});
+  ASSERT_TRUE(b->apply(tailing({store(1, "a", {{"v", 1}})}, 1, std::nullopt)).ok());  // the script
+  ASSERT_TRUE(b->apply(tailing({store(2, "a", {{"v", 2}})}, 2, 1)).ok());               // in order
+  ASSERT_EQ(cli({"SET", "omni:a", "someone else's"}), "OK\n");
+  Status s = b->apply(tailing({store(3, "c", {{"v", 3}}), store(4, "a", {{"v", 4}})}, 4, 2));
+  ASSERT_EQ(s.code(), StatusCode::kBackend) << s.to_string();
+  EXPECT_EQ(cli({"HGET", "omni:applies", "c"}), "1\n");  // c went in before a was refused
+  ASSERT_EQ(cli({"DEL", "omni:a"}), "1\n");
+  ASSERT_EQ(cli({"CONFIG", "RESETSTAT"}), "OK\n");
+  ASSERT_TRUE(b->apply(tailing({store(3, "c", {{"v", 3}}), store(4, "a", {{"v", 4}})}, 4, 2)).ok());
+  EXPECT_EQ(command_calls(redis_, "evalsha"), 1);
+  EXPECT_EQ(command_calls(redis_, "hkeys"), 0);
+  EXPECT_EQ(cli({"HGET", "omni:applies", "c"}), "1\n");  // not twice
+  EXPECT_EQ(**b->load_data("a"), (Json{{"v", 4}}));
+  ASSERT_TRUE(b->apply(tailing({store(5, "c", {{"v", 5}})}, 5, 4)).ok());
+  EXPECT_EQ(command_calls(redis_, "hkeys"), 1);  // in order again
+  EXPECT_EQ(cli({"HGET", "omni:applies", "c"}), "2\n");
+}
+
+// A store applied alone (write_through) takes the script's one round trip.
+TEST_F(RedisBackendTest, BatchesBelowInOrderMinChangesGoThroughTheScript) {
+  auto b = backend({.in_order_min_changes = 3});
+  ASSERT_EQ(cli({"CONFIG", "RESETSTAT"}), "OK\n");
+  ASSERT_TRUE(b->apply(tailing({store(1, "a", {{"v", 1}}), store(2, "b", {{"v", 2}})}, 2, std::nullopt)).ok());
+  EXPECT_EQ(command_calls(redis_, "hkeys"), 0);
+  EXPECT_EQ(command_calls(redis_, "evalsha"), 1);
+  ASSERT_TRUE(b->apply(tailing({store(3, "a", {{"v", 3}}), store(4, "b", {{"v", 4}}), store(5, "c", {{"v", 5}})}, 5,
+                               2))
+                  .ok());
+  EXPECT_EQ(command_calls(redis_, "hkeys"), 3);
+  EXPECT_EQ(**b->load_data("c"), (Json{{"v", 5}}));
 }
 
 TEST_F(RedisBackendTest, InOrderPathChecksTheWatermarkAndWritesNothingOnAMismatch) {
-  auto b = backend();
+  auto b = backend({.in_order_min_changes = 1});
   ASSERT_TRUE(b->apply(tailing({store(1, "a", {{"v", 1}})}, 5, std::nullopt)).ok());
   const std::string before = snapshot(redis_);
   Status s = b->apply(tailing({store(6, "b", {{"v", 6}})}, 6, 4));
@@ -1006,7 +1056,7 @@ TEST_F(RedisBackendTest, InOrderPathChecksTheWatermarkAndWritesNothingOnAMismatc
 }
 
 TEST_F(RedisBackendTest, InOrderPathRefusesAKeyOfAnotherTypeAsTheScriptDoes) {
-  auto b = backend();
+  auto b = backend({.in_order_min_changes = 1});
   ASSERT_TRUE(b->apply(tailing({store(1, "a", {{"v", 1}})}, 1, std::nullopt)).ok());
   ASSERT_EQ(cli({"SET", "omni:bad", "not a hash"}), "OK\n");
   const std::string before = snapshot(redis_);

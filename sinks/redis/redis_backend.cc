@@ -4,6 +4,7 @@
 // so a server restart costs no error.
 #include "omni/redis_backend.h"
 
+#include <atomic>
 #include <charconv>
 #include <mutex>
 #include <utility>
@@ -48,6 +49,9 @@ Status check_options(const RedisOptions& o) {
     return Status::invalid_argument("redis: command_timeout must be > 0 (it is " +
                                     std::to_string(o.command_timeout.count()) + " ms)");
   }
+  if (o.in_order_min_changes < 1) {
+    return Status::invalid_argument("redis: in_order_min_changes must be >= 1");
+  }
   if (o.version_ttl.count() < 0) {
     return Status::invalid_argument("redis: version_ttl must be >= 0 (it is " +
                                     std::to_string(o.version_ttl.count()) + " s)");
@@ -67,6 +71,7 @@ struct RedisBackend::Impl {
         where(pool.endpoint().describe()),
         max_scratch(o.max_connections),
         in_order_pipeline(o.in_order_pipeline),
+        in_order_min_changes(o.in_order_min_changes),
         known(o.known_field_sets) {}
 
   // f(Connection&) -> Status on a pooled connection; once more on a fresh one when
@@ -154,6 +159,14 @@ struct RedisBackend::Impl {
   std::mutex scratch_mu;
   std::vector<std::unique_ptr<ScriptCall>> scratch;  // guarded by scratch_mu
   const bool in_order_pipeline;
+  const std::size_t in_order_min_changes;
+  // Whether Redis may hold stores above its watermark that an in-order batch sent
+  // before it failed (or that a crash of Redis kept without the watermark after
+  // them; or a process before this one left). While it may, batches go through
+  // the script, whose per-key checks apply each change exactly once; the first
+  // script call that moves the watermark settles it. False at create(): we do not
+  // know how the last process to write this target stopped.
+  std::atomic<bool> in_order_trusted{false};
   sinks::redis::KnownFields known;
 };
 
@@ -302,6 +315,10 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, sinks::redis::
   });
   if (!s.ok() || *clash) {
     known.clear();  // whatever Redis holds now, we no longer know it for sure
+    // Part of the block may be in Redis above the watermark: until a script call
+    // (per-key checks) has moved the watermark again, nothing else may be sent
+    // twice.
+    if (!s.ok()) in_order_trusted = false;
     return s;
   }
   for (std::size_t i = block.first; i < block.end; ++i) {
@@ -340,7 +357,8 @@ Status RedisBackend::apply(const ChangeBatch& batch) {
   }
   std::string after;
   std::size_t next = 0;
-  const bool in_order = impl_->in_order_pipeline && sinks::redis::in_order_eligible(batch);
+  const bool in_order = impl_->in_order_pipeline && impl_->in_order_trusted &&
+                        sinks::redis::in_order_eligible(batch, impl_->in_order_min_changes);
   // Per thread (in practice the sink worker's), so its buffers of a few hundred
   // KB are not allocated and faulted in afresh for every batch.
   thread_local sinks::redis::InOrderBlock block;
@@ -377,7 +395,14 @@ Status RedisBackend::apply(const ChangeBatch& batch) {
         through = std::to_string(std::min(min_after[next] - 1, batch.through));
       }
     }
-    OMNI_RETURN_IF_ERROR(impl_->run(call, {wkey, through, batch.reseed, expect}, &after));
+    const Status st = impl_->run(call, {wkey, through, batch.reseed, expect}, &after);
+    // A watermark other than expected: Redis lost writes (or was wiped), and an
+    // in-order batch may have left some of its stores above the watermark.
+    if (st.code() == StatusCode::kNotFound) impl_->in_order_trusted = false;
+    OMNI_RETURN_IF_ERROR(st);
+    // The script moved the watermark, checking every change against its key's
+    // seq: whatever an in-order batch cut short had left is settled.
+    if (!through.empty()) impl_->in_order_trusted = true;
     if (!expect.empty()) expect = after.empty() ? "-" : after;
   } while (next < changes.size());
   return Status();

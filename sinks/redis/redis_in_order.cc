@@ -1,38 +1,73 @@
 #include "redis_in_order.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "redis_json_fields.h"
 #include "redis_script_call.h"
 
 namespace omni::sinks::redis {
 
+KnownFields::KnownFields(std::size_t entries) {
+  std::size_t n = 1;
+  while (n * 4 < entries) n *= 2;
+  if (entries > 0) {
+    buckets_ = std::make_unique<Bucket[]>(n);
+    mask_ = n - 1;
+  }
+}
+
+std::uint64_t KnownFields::id(std::string_view key) {
+  const std::uint64_t h = std::hash<std::string_view>{}(key);
+  return h == 0 ? 1 : h;  // 0 marks an empty slot
+}
+
 bool KnownFields::matches(std::string_view key, std::uint64_t fingerprint) const {
+  if (!buckets_) return false;
+  const std::uint64_t k = id(key);
   std::lock_guard l(mu_);
-  const auto it = map_.find(id(key));
-  return it != map_.end() && it->second == fingerprint;
+  for (const Slot& s : bucket(k)->slots) {
+    if (s.key == k) return s.fingerprint == fingerprint;
+  }
+  return false;
 }
 
 void KnownFields::put(std::string_view key, std::uint64_t fingerprint) {
+  if (!buckets_) return;
+  const std::uint64_t k = id(key);
   std::lock_guard l(mu_);
-  if (max_ == 0) return;
-  if (map_.size() >= max_) map_.clear();  // rarely: a DEL more per key until it refills
-  map_[id(key)] = fingerprint;
+  Slot* slots = bucket(k)->slots;
+  Slot* free = nullptr;
+  for (int i = 0; i < 4; ++i) {
+    if (slots[i].key == k) {
+      slots[i].fingerprint = fingerprint;
+      return;
+    }
+    if (slots[i].key == 0 && !free) free = &slots[i];
+  }
+  // Full: one of the four makes room (chosen by the key's other bits).
+  if (!free) free = &slots[(k >> 60) & 3];
+  *free = {k, fingerprint};
 }
 
 void KnownFields::forget(std::string_view key) {
+  if (!buckets_) return;
+  const std::uint64_t k = id(key);
   std::lock_guard l(mu_);
-  map_.erase(id(key));
+  for (Slot& s : bucket(k)->slots) {
+    if (s.key == k) s = Slot{};
+  }
 }
 
 void KnownFields::clear() {
+  if (!buckets_) return;
   std::lock_guard l(mu_);
-  map_.clear();
+  std::fill(buckets_.get(), buckets_.get() + mask_ + 1, Bucket{});
 }
 
-bool in_order_eligible(const ChangeBatch& batch) {
+bool in_order_eligible(const ChangeBatch& batch, std::size_t min_changes) {
   if (batch.reseed || !batch.expected_watermark || batch.through == 0 || batch.through > kMaxSeq ||
-      batch.changes.empty()) {
+      batch.changes.empty() || batch.changes.size() < min_changes) {
     return false;
   }
   const Seq above = batch.expected_watermark->value_or(0);
@@ -127,7 +162,10 @@ void encode_in_order(const ChangeBatch& batch, const std::vector<std::vector<std
     } else if (st.unknown != InOrderBlock::kNone) {
       for (std::string_view f : existing[st.unknown]) drop_unless_written(f);
     }
-    const bool multi = !stale.empty();
+    // A store that drops fields changes its hash in one step; with count_applies
+    // the count goes with the store, so a crash of Redis cannot keep one without
+    // the other.
+    const bool multi = !stale.empty() || !akey.empty();
     if (multi) {
       cmds.command(1);
       cmds.arg("MULTI");
@@ -143,7 +181,7 @@ void encode_in_order(const ChangeBatch& batch, const std::vector<std::vector<std
       cmds.arg(block->values[f]);
     }
     block->reply_change.push_back(change);
-    if (multi) {
+    if (!stale.empty()) {
       // In the same step as the HSET, so no reader sees a mix of two versions.
       cmds.command(2 + stale.size());
       cmds.arg("HDEL");

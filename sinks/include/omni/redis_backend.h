@@ -52,8 +52,9 @@
 // expects the watermark the one before it left. Seqs must be below 2^53 (Lua
 // numbers are doubles).
 //
-// The in-order path (RedisOptions::in_order_pipeline): a batch that is not a
-// re-seed, knows the expected watermark and holds only stores above it is sent
+// The in-order path (RedisOptions::in_order_pipeline): a batch of at least
+// in_order_min_changes changes that is not a re-seed, knows the expected
+// watermark and holds only stores above it is sent
 // as GET of the watermark (kNotFound on a mismatch, nothing written) with HKEYS
 // of each hash this backend does not know the fields of, then one HSET P<key>
 // _seq <seq> <fields...> per store, pipelined (HSET + HDEL of the fields the
@@ -64,6 +65,10 @@
 // (kBackend naming it; the worker retries change by change). A watermark that
 // changed while the stores went in (a FLUSHALL) is kNotFound, and the batch's
 // documents are deleted again so a wiped target stays empty for the re-seed.
+// Exactly once: after an in-order batch failed, a watermark other than expected,
+// or at create() (how did the last writer stop?), batches take the script until
+// one of its calls has moved the watermark, so stores a cut-short batch left
+// above the watermark are not applied again.
 // redis_in_order.h says why this equals the script's result.
 
 // Errors (see omni::Backend::apply): no connection, a timeout, a refused password
@@ -122,9 +127,14 @@ struct RedisOptions {
   // script's check would pass) for a third of the server's CPU, but not
   // all-or-nothing per batch (see above). false: every batch through the script.
   bool in_order_pipeline = true;
-  // The in-order path remembers, for this many document keys, the field names it
-  // last wrote, so it need not ask Redis (HKEYS) before an HSET that rewrites the
-  // same fields (about 40 bytes each). 0: always ask.
+  // The in-order path takes three round trips where the script takes one: a
+  // smaller batch (a write_through store, a change retried alone) goes through
+  // the script, whose round trips cost less than its CPU. >= 1.
+  std::size_t in_order_min_changes = 32;
+  // The in-order path remembers, for about this many document keys, the field
+  // names it last wrote, so it need not ask Redis (HKEYS) before an HSET that
+  // rewrites the same fields (16 bytes each, allocated at create(); the default
+  // is 4 MiB). 0: always ask.
   std::size_t known_field_sets = 262144;
 };
 
