@@ -342,7 +342,7 @@ Result<ExportSummary> export_audit(const ExportOptions& options, std::ostream& o
   progress.start("audit export", sum.head_seq);
   Sha256Stream digest;
   // Pieces of the log are read, decoded, hashed, checked and formatted on every
-  // core, and written here in log order. At most kInFlight pieces exist, so
+  // core, and written here in log order. At most in_flight pieces exist, so
   // memory is flat whatever the log's size.
   const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
   const std::size_t in_flight = 2 * threads + 1;

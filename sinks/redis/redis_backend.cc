@@ -171,8 +171,8 @@ struct RedisBackend::Impl {
 };
 
 Status RedisBackend::Impl::run(const ScriptCall& call, const Target& t, std::string* after) {
-  // The script may have skipped or half-known changes: the in-order path DELs
-  // these keys again before it trusts their fields.
+  // The script may have skipped changes: the in-order path asks the fields of
+  // these keys again before it trusts them.
   forget_keys(call);
   return with_connection([&](Connection& c) { return run_on(c, call, t, after); });
 }
@@ -232,7 +232,9 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, sinks::redis::
   using sinks::redis::printable;
   const std::string wkey = layout.watermark();
   *clash = false;
+  bool sent = false;  // stores went out: a retry on a fresh connection must not send them again
   Status s = with_connection([&](Connection& c) -> Status {
+    if (sent) return Status::unavailable(where + ": the connection failed while a batch was being applied");
     // 1. The watermark, and the fields of each hash we do not know.
     sinks::redis::Resp ask;
     ask.command(2);
@@ -272,6 +274,7 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, sinks::redis::
     constexpr std::size_t kParts = 4;
     const std::size_t n = block.stores.size();
     block.reply_change.clear();
+    sent = true;
     for (std::size_t part = 0; part < kParts; ++part) {
       block.commands.clear();
       sinks::redis::encode_in_order(batch, existing, applies_key, n * part / kParts, n * (part + 1) / kParts,

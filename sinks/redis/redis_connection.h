@@ -65,9 +65,9 @@ class Argv {
 // its records), so a large body is never copied to prepend a few arguments.
 using Command = std::vector<const Argv*>;
 
-// Commands written out in Redis's wire format (RESP), back to back: a MULTI
-// block of a thousand HSETs is one buffer handed to hiredis as it is, without
-// hiredis formatting (and allocating) each command on its own.
+// Commands written out in Redis's wire format (RESP), back to back: a pipeline
+// of a thousand HSETs is one buffer handed to hiredis as it is, without hiredis
+// formatting (and allocating) each command on its own.
 class Resp {
  public:
   // Starts a command of `args` arguments (the command's name is the first).
@@ -87,7 +87,6 @@ class Resp {
   }
   std::size_t commands() const { return commands_; }
   std::string_view text() const { return text_; }
-  void reserve(std::size_t bytes) { text_.reserve(bytes); }
   // Empties it, keeping the memory for the next use.
   void clear() {
     text_.clear();
