@@ -144,15 +144,7 @@ Status Connection::load_script() {
   return take_sha(*r);
 }
 
-Status Connection::append(std::string_view what) {
-  // Formats into the context's output buffer; nothing is written yet.
-  if (redisAppendCommandArgv(ctx_, static_cast<int>(argv_.size()), argv_.data(), lens_.data()) != REDIS_OK) {
-    return transport_failure(what);
-  }
-  return Status();
-}
-
-Result<std::vector<Reply>> Connection::read_replies(std::size_t n, std::string_view what) {
+Result<std::vector<Reply>> Connection::receive(std::size_t n, std::string_view what) {
   SigpipeBlock no_sigpipe;
   std::vector<Reply> replies;
   replies.reserve(n);
@@ -176,9 +168,12 @@ Result<std::vector<Reply>> Connection::pipeline(const std::vector<Command>& comm
         lens_.push_back((*part)[i].size());
       }
     }
-    OMNI_RETURN_IF_ERROR(append(what));
+    // Formats into the context's output buffer; nothing is written yet.
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv_.size()), argv_.data(), lens_.data()) != REDIS_OK) {
+      return transport_failure(what);
+    }
   }
-  return read_replies(commands.size(), what);
+  return receive(commands.size(), what);
 }
 
 Status Connection::send(const Resp& commands, std::string_view what) {
@@ -193,10 +188,8 @@ Status Connection::send(const Resp& commands, std::string_view what) {
 }
 
 Result<std::vector<Reply>> Connection::pipeline(const Resp& commands, std::string_view what) {
-  if (broken_) return Status::unavailable(endpoint_.describe() + ": the connection failed before");
-  const std::string_view text = commands.text();
-  if (redisAppendFormattedCommand(ctx_, text.data(), text.size()) != REDIS_OK) return transport_failure(what);
-  return read_replies(commands.commands(), what);
+  OMNI_RETURN_IF_ERROR(send(commands, what));
+  return receive(commands.commands(), what);
 }
 
 Result<Reply> Connection::call(const Command& command, std::string_view what) {

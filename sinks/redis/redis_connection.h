@@ -133,7 +133,7 @@ class Connection {
   // server runs them while the caller prepares the next part; receive() then
   // reads n replies (every part's, in order).
   Status send(const Resp& commands, std::string_view what);
-  Result<std::vector<Reply>> receive(std::size_t n, std::string_view what) { return read_replies(n, what); }
+  Result<std::vector<Reply>> receive(std::size_t n, std::string_view what);
   Result<Reply> call(const Command& command, std::string_view what);
   Result<Reply> call(const Argv& command, std::string_view what) { return call(Command{&command}, what); }
 
@@ -151,8 +151,6 @@ class Connection {
   Connection(const Endpoint& endpoint, const Timeouts& timeouts, std::string_view script, redisContext* c)
       : endpoint_(endpoint), timeouts_(timeouts), script_(script), ctx_(c) {}
   Status handshake();
-  Status append(std::string_view what);  // argv_ and lens_ as one command
-  Result<std::vector<Reply>> read_replies(std::size_t n, std::string_view what);
   Status transport_failure(std::string_view what);
   Status take_sha(const redisReply& r);
 
