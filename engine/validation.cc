@@ -1,5 +1,7 @@
 #include "validation.h"
 
+#include "json_encode.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -189,12 +191,22 @@ Status encode_document(std::string_view key, const Json& doc, std::size_t max_by
     return Status::invalid_argument("document for key '" + printable_key(key) +
                                     "' is a JSON " + doc.type_name() + ", not an object");
   }
-  OMNI_RETURN_IF_ERROR(check_values(key, doc, 1));
-  try {
-    *compact = doc.dump();  // strict: throws on strings that are not valid UTF-8
-  } catch (const Json::exception& e) {
-    return Status::invalid_argument("document for key '" + printable_key(key) +
-                                    "' cannot be encoded: " + e.what());
+  // The fast path writes into a per-thread buffer that keeps its capacity, so
+  // the payload costs one allocation of its exact size; anything it refuses
+  // takes the checks and dump() below, which name the problem.
+  thread_local std::string buffer;
+  buffer.clear();
+  if (dump_compact(doc, kMaxDepth, &buffer)) {
+    compact->assign(buffer);
+    if (buffer.capacity() > (std::size_t{1} << 20)) std::string().swap(buffer);  // one big document
+  } else {
+    OMNI_RETURN_IF_ERROR(check_values(key, doc, 1));
+    try {
+      *compact = doc.dump();  // strict: throws on strings that are not valid UTF-8
+    } catch (const Json::exception& e) {
+      return Status::invalid_argument("document for key '" + printable_key(key) +
+                                      "' cannot be encoded: " + e.what());
+    }
   }
   if (compact->size() > max_bytes) {
     return Status::invalid_argument("document for key '" + printable_key(key) + "' is " +
