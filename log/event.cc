@@ -109,7 +109,7 @@ void encode_event(const EventView& e, std::string* out) {
 }
 
 Status decode_event_into(std::string_view bytes, Seq expected_seq, Event* out,
-                         std::vector<std::uint64_t>* scratch) {
+                         std::vector<std::uint64_t>* scratch, bool with_payload) {
   auto bad = [&](std::string_view what) {
     return Status::corruption("event seq " + std::to_string(expected_seq) + ": " +
                               std::string(what));
@@ -151,7 +151,7 @@ Status decode_event_into(std::string_view bytes, Seq expected_seq, Event* out,
   e.type = static_cast<EventType>(ev->type());
   take(ev->identity(), e.identity);
   take(ev->key(), e.key);
-  if (ev->payload()) {
+  if (ev->payload() && with_payload) {
     e.payload.assign(reinterpret_cast<const char*>(ev->payload()->data()), ev->payload()->size());
   } else {
     e.payload.clear();

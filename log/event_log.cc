@@ -1020,8 +1020,8 @@ Status EventLog::scan(Seq from, const std::function<bool(const Event&)>& fn) con
   return Status();
 }
 
-EventReader::EventReader(const EventLog& log, Seq from, Seq to)
-    : upper_(EventLog::seq_key(to + 1)), upper_slice_(upper_), next_(from), to_(to) {
+EventReader::EventReader(const EventLog& log, Seq from, Seq to, bool with_payloads)
+    : upper_(EventLog::seq_key(to + 1)), upper_slice_(upper_), next_(from), to_(to), with_payloads_(with_payloads) {
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice_;
   ro.readahead_size = 2 << 20;  // one long forward pass: read ahead in big steps
@@ -1042,7 +1042,7 @@ Result<bool> EventReader::next(Event* out) {
     return Status::corruption("event seq " + std::to_string(next_) + " is missing (found " +
                               (seq == 0 ? std::string("a malformed key") : std::to_string(seq)) + ")");
   }
-  OMNI_RETURN_IF_ERROR(decode_event_into(it_->value().ToStringView(), seq, out, &scratch_));
+  OMNI_RETURN_IF_ERROR(decode_event_into(it_->value().ToStringView(), seq, out, &scratch_, with_payloads_));
   ++next_;
   it_->Next();
   return true;

@@ -231,7 +231,8 @@ Result<Seq> ProjectionSet::bulk_replay(const Generation& g, Seq to, const Progre
   };
   // Events are decoded straight into the slots (no copy).
   Status scanned = hand_over();
-  log::EventReader reader(log_, 1, to);
+  const bool payloads = std::any_of(g.all.begin(), g.all.end(), [](DurableProjection* p) { return p->reads_payloads(); });
+  log::EventReader reader(log_, 1, to, payloads);
   for (Seq read = 1; scanned.ok(); ++read) {
     if (filling->size == filling->events.size()) {
       scanned = hand_over();

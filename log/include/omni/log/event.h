@@ -77,8 +77,10 @@ void encode_event(const EventView& e, std::string* out);
 Result<Event> decode_event(std::string_view bytes, Seq expected_seq);
 // The same into *out, reusing its strings' capacity and *scratch (the aligned copy)
 // across calls: a scan decodes every event into one Event without allocating. On
-// error *out holds no meaningful value.
+// error *out holds no meaningful value. With `with_payload` false the event is
+// verified as always but out->payload is left empty (readers that need only the
+// envelope: a rebuild's projections point at seqs, they never copy documents).
 Status decode_event_into(std::string_view bytes, Seq expected_seq, Event* out,
-                         std::vector<std::uint64_t>* scratch);
+                         std::vector<std::uint64_t>* scratch, bool with_payload = true);
 
 }  // namespace omni::log

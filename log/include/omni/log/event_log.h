@@ -180,7 +180,8 @@ class EventLog;
 // passes. Not thread-safe; it must not outlive its EventLog.
 class EventReader {
  public:
-  EventReader(const EventLog& log, Seq from, Seq to);
+  // `with_payloads` false: events come without their payloads (decode_event_into).
+  EventReader(const EventLog& log, Seq from, Seq to, bool with_payloads = true);
   // Decodes the next event into *out, reusing out's strings: true, or false after
   // `to`. kCorruption naming the seq when one is missing or undecodable (a `to`
   // past the head is missing events too: read head_seq() first).
@@ -193,6 +194,7 @@ class EventReader {
   std::vector<std::uint64_t> scratch_;
   Seq next_;
   Seq to_;
+  bool with_payloads_;
 };
 
 class EventLog {

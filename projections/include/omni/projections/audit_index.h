@@ -48,6 +48,7 @@ class AuditIndex final : public DurableProjection {
   void set_max_entries_per_key(std::size_t max);
 
   std::string_view name() const override { return kKeyIndexCf; }
+  bool reads_payloads() const override { return false; }  // rows point at seqs
   // Leader-only: adds one row per event of req, and trims each key to the limit.
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool) override { overlay_.clear(); }

@@ -62,6 +62,7 @@ class PolicyIndex final : public DurableProjection {
                                       std::string_view resource) const;
 
   std::string_view name() const override { return kPolicyCf; }
+  bool reads_payloads() const override { return false; }  // rows point at seqs
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool committed) override;
   Status apply(const log::Event& e, rocksdb::WriteBatch* batch) override;

@@ -50,6 +50,10 @@ class DurableProjection {
   // apply() reads rows an earlier batch wrote (whether an edge exists, a label's
   // current version) is not bulk-loadable.
   virtual bool bulk_loadable() const { return false; }
+  // Whether apply() / apply_rows() read an event's payload (the document). A
+  // rebuild reads the log without payloads when no projection does (the reading
+  // thread is its bound; a document copy per event was part of it).
+  virtual bool reads_payloads() const { return true; }
   virtual Status apply_rows(const log::Event& e, RowSink& rows) {
     (void)e, (void)rows;
     return Status::internal("projection '" + std::string(name()) + "' is not bulk-loadable");

@@ -73,6 +73,7 @@ class RelationshipIndex final : public DurableProjection {
   Status for_each_edge(const std::function<bool(const Edge&)>& fn) const;
 
   std::string_view name() const override { return "relationships"; }
+  bool reads_payloads() const override { return false; }  // rows point at seqs
   Status expand(log::AppendRequest& req) override;
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool committed) override;

@@ -47,6 +47,7 @@ class StateProjection final : public DurableProjection {
   // WriteContext against committed state + this group's overlay, fills its prior
   // states when asked, and adds the state rows. All-or-nothing per request.
   std::string_view name() const override { return kStateCf; }
+  bool reads_payloads() const override { return false; }  // rows point at seqs
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool committed) override;
   Status apply(const log::Event& e, rocksdb::WriteBatch* batch) override;

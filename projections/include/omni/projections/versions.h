@@ -75,6 +75,7 @@ class VersionIndex final : public DurableProjection {
   Status over_limit(const std::function<bool(std::string_view, std::vector<std::string>)>& fn) const;
 
   std::string_view name() const override { return kVersionsCf; }
+  bool reads_payloads() const override { return false; }  // rows point at seqs
   Status expand(log::AppendRequest& req) override;
   Status stage(log::AppendRequest& req, Seq first_seq, rocksdb::WriteBatch* batch) override;
   void finish_group(bool committed) override;
