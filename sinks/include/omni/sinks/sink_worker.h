@@ -4,6 +4,9 @@
 //     │         cursor (sink_cursors); none (an empty or wiped target) ─► re-seed
 //     ▼         from the current state, then go on from the log
 //   read_from(cursor + 1) ─► Changes (coalesced under write-behind) ─► apply
+//     │   while a backlog of a full batch waits behind it, the next batch is read
+//     │   and converted on another thread of the executor during the apply
+//     │   (prefetch); it is used only if it starts at the new cursor + 1
 //     ok ─► cursor = batch.through (persisted in the target or in sink_cursors)
 //     transient error ─► unhealthy; retry after capped exponential backoff with
 //                        jitter, re-reading the position first (a target that
@@ -97,7 +100,8 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
 
   // Probes the backend's health (on this thread) and starts replaying.
   void start();
-  // No new attempt starts; waits for the one running. Idempotent.
+  // No new attempt starts; waits for the one running and for a prefetch in
+  // flight (neither touches deps after it returns). Idempotent.
   void stop();
   void set_paused(bool paused);  // offline mode
   void set_flush_policy(const FlushPolicy& flush);
@@ -136,6 +140,20 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   void set_health(bool healthy, std::string error);
   Status dead_letter(const Change& c, const Status& why, std::uint32_t attempts);
 
+  // The batch after the one being applied, read and converted off the strand.
+  struct Prefetch {
+    Seq from = 0;          // read_from(from)
+    bool coalesce = false;  // as the flush policy said when it was started
+    bool done = false;     // guarded by mu_; then status and batch are set
+    Status status;         // guarded by mu_
+    ChangeBatch batch;     // guarded by mu_
+  };
+  // Reads [from, ...) as run_batch() would, into prefetch_ (on the strand).
+  void start_prefetch(Seq from, bool coalesce_changes);
+  void run_prefetch(Prefetch& p);  // on a thread of the executor, not the strand
+  // Reads and converts a batch from `from` (on whichever thread).
+  Status read_batch(Seq from, const log::ReadLimits& limits, bool coalesce_changes, ChangeBatch* out) const;
+
   const std::string name_;
   const int priority_;
   std::unique_ptr<Backend> backend_;
@@ -155,11 +173,15 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   std::chrono::steady_clock::time_point last_probe_{};
   bool head_wait_armed_ = false;
   std::chrono::steady_clock::time_point timer_at_{};  // the armed timer's expiry (max: none)
+  // The prefetched next batch (null: none). Dropped whenever the batch it follows
+  // is not acknowledged or the position may move (failure, retry, re-seed).
+  std::shared_ptr<Prefetch> prefetch_;
 
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;
   bool stopping_ = false;    // guarded by mu_
   bool running_ = false;     // guarded by mu_: a step is in progress
+  int prefetching_ = 0;      // guarded by mu_: prefetches reading the log
   bool scheduled_ = false;   // guarded by mu_: a step is posted
   bool paused_ = false;      // guarded by mu_
   bool flush_requested_ = false;  // guarded by mu_
