@@ -18,8 +18,10 @@ struct JsonField {
 // Fills *out with the fields of `text` when it is a JSON object written
 // compactly (no whitespace outside strings), true; false for anything else
 // (whitespace, not an object, malformed), and the caller parses it properly.
-// Nested objects and arrays are checked with nlohmann's accept(); scalars by the
-// JSON grammar.
+// It succeeds exactly when nlohmann::json::accept(text) does for a text that
+// starts with '{', holds no whitespace outside strings and no NUL byte (which
+// nlohmann reads as the end of its input): a number too large for a double is
+// refused, and a string's UTF-16 surrogate escapes must pair up.
 bool split_compact_object(std::string_view text, std::vector<JsonField>* out);
 
 }  // namespace omni::sinks::redis
