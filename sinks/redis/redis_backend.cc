@@ -324,6 +324,10 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, sinks::redis::
     if (!s.ok()) in_order_trusted = false;
     return s;
   }
+  // As in plan_in_order: the buckets left the cache while Redis worked.
+  for (std::size_t i = block.first; i < block.end; ++i) {
+    if (!block.stores[i - block.first].known) known.prefetch(batch.changes[i].key);
+  }
   for (std::size_t i = block.first; i < block.end; ++i) {
     const sinks::redis::InOrderBlock::Store& st = block.stores[i - block.first];
     if (!st.known) known.put(batch.changes[i].key, st.fingerprint);

@@ -32,6 +32,10 @@ bool KnownFields::matches(std::string_view key, std::uint64_t fingerprint) const
   return false;
 }
 
+void KnownFields::prefetch(std::string_view key) const {
+  if (buckets_) __builtin_prefetch(bucket(id(key)));
+}
+
 void KnownFields::put(std::string_view key, std::uint64_t fingerprint) {
   if (!buckets_) return;
   const std::uint64_t k = id(key);
@@ -103,11 +107,17 @@ bool plan_in_order(const Layout& layout, const KnownFields& known, const ChangeB
   block->names.clear();
   block->values.clear();
   block->unknown.clear();
+  const std::size_t last = std::min(batch.changes.size(), first + max_changes);
+  // The batch's keys are random rows of a table of megabytes: one cache (and
+  // TLB) miss each, which made the lookups a quarter of the worker's CPU on a
+  // Redis drain. Fetched all at once first, the misses overlap.
+  for (std::size_t i = first; i < last; ++i) known.prefetch(batch.changes[i].key);
   std::unordered_map<std::string_view, std::size_t> planned;  // key -> its last store in this block
+  planned.reserve(last - first);
   std::vector<JsonField> fields;
   std::size_t bytes = 0;
   std::size_t i = first;
-  for (; i < batch.changes.size() && i - first < max_changes && bytes < max_bytes; ++i) {
+  for (; i < last && bytes < max_bytes; ++i) {
     const Change& c = batch.changes[i];
     if (!split_compact_object(c.json, &fields)) return false;
     InOrderBlock::Store st;

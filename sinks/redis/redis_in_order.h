@@ -54,6 +54,9 @@ class KnownFields {
   explicit KnownFields(std::size_t entries);
 
   bool matches(std::string_view key, std::uint64_t fingerprint) const;
+  // A hint that key is about to be looked up or put: its bucket is fetched into
+  // the cache (lock-free; the table never moves).
+  void prefetch(std::string_view key) const;
   void put(std::string_view key, std::uint64_t fingerprint);
   void forget(std::string_view key);
   void clear();
