@@ -155,9 +155,11 @@ class Generator {
         "\\u0000", "\\ud83d\\ude00",  // a surrogate pair
         "\\ud800", "\\udc00",         // unpaired: nlohmann refuses them
         "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\x7f",
+        "storage engineer, likes event logs",  // long plain runs (read 8 bytes at a time)
+        "0123456", "abcdefghijklmnopq",
     };
     std::string out = "\"";
-    const int n = pick(0, 4);
+    const int n = pick(0, 6);
     for (int i = 0; i < n; ++i) {
       // The unpaired surrogates rarely, so most documents stay valid.
       int p = pick(0, static_cast<int>(std::size(kPieces)) - 1);

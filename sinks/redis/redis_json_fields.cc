@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 
 namespace omni::sinks::redis {
 namespace {
@@ -54,11 +55,28 @@ bool hex4(std::string_view text, std::size_t i) {
          is_hex(text[i + 4]);
 }
 
+// Whether none of the 8 bytes at p is '"', '\\', a control character or non-ASCII
+// (each needs a look of its own). SWAR: a byte's high bit marks it; a false
+// alarm only sends the bytes to the byte loop.
+bool plain8(const char* p) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  auto zero_byte = [&](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+  const std::uint64_t special =
+      zero_byte(w ^ (kOnes * '"')) | zero_byte(w ^ (kOnes * '\\')) | ((w - kOnes * 0x20) & ~w & kHigh) | (w & kHigh);
+  return special == 0;
+}
+
 // text[at] is '"': the index just past the closing quote, or npos. *escaped says
 // whether the string holds an escape. A UTF-16 surrogate escape must come as a
 // high + low pair, as nlohmann (and RFC 8259's text in UTF-8) requires.
 std::size_t end_of_string(std::string_view text, std::size_t at, bool* escaped) {
   for (std::size_t i = at + 1; i < text.size(); ++i) {
+    // Eight plain ASCII bytes at a time: the byte loop alone was the largest
+    // item of planning a Redis batch (documents are mostly string content).
+    while (i + 8 <= text.size() && plain8(text.data() + i)) i += 8;
+    if (i >= text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);
     if (c == '"') return i + 1;
     if (c < 0x20) return std::string_view::npos;  // a raw control character
