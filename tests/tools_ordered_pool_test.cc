@@ -1,5 +1,6 @@
 // OrderedPool: jobs run on several threads come back in the order they were
-// submitted, whatever order they finish in; destroying it with jobs left is safe.
+// submitted, whatever order they finish in; the caller of next() runs jobs while
+// it waits; destroying it with jobs left is safe.
 #include "omni/tools/ordered_pool.h"
 
 #include <gtest/gtest.h>
@@ -55,6 +56,35 @@ TEST(OrderedPoolTest, HandsJobsBackInSubmissionOrderWhateverOrderTheyFinish) {
   EXPECT_EQ(pool.outstanding(), 0u);
   EXPECT_GT(threads.size(), 1u);  // spread over the threads
   EXPECT_GT(most.load(), 1);      // and really at once
+}
+
+TEST(OrderedPoolTest, NextRunsWaitingJobsOnTheCallerWhileTheOldestRuns) {
+  // Job 0 holds the only worker until job 1 has run: only the thread waiting in
+  // next() can run job 1, so without that next() would never return.
+  std::atomic<bool> first_started{false}, second_ran{false};
+  tools::OrderedPool<Job> pool(1, [&](Job& j) {
+    j.ran_on = std::this_thread::get_id();
+    if (j.index == 0) {
+      first_started = true;
+      while (!second_ran) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    } else {
+      second_ran = true;
+    }
+  });
+  for (int i = 0; i < 2; ++i) {
+    auto j = std::make_unique<Job>();
+    j->index = i;
+    pool.submit(std::move(j));
+  }
+  while (!first_started) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  std::unique_ptr<Job> a = pool.next();
+  std::unique_ptr<Job> b = pool.next();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->index, 0);
+  EXPECT_EQ(b->index, 1);
+  EXPECT_NE(a->ran_on, std::this_thread::get_id());
+  EXPECT_EQ(b->ran_on, std::this_thread::get_id());
+  EXPECT_EQ(pool.next(), nullptr);
 }
 
 TEST(OrderedPoolTest, CanBeDestroyedWithJobsNotYetTaken) {

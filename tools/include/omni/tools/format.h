@@ -46,6 +46,17 @@ Result<std::string> base64_decode(std::string_view text);
 // 64 lowercase or uppercase hex digits.
 Result<log::Hash> parse_hash(std::string_view hex);
 
+// The same writers into raw memory, for a formatter that reserved a line's worst
+// case once (LineBuffer): each writes at o and returns the end of what it wrote.
+// Room needed: put_rfc3339 30 bytes; put_json_string 6 * s.size() + 2; put_hex
+// 64; put_decimal 20; put_base64 (bytes.size() + 2) / 3 * 4.
+char* put_rfc3339(char* o, std::int64_t ns);
+char* put_json_string(char* o, std::string_view s);
+char* put_hex(char* o, const log::Hash& h);
+char* put_decimal(char* o, std::uint64_t v);
+char* put_decimal(char* o, std::int64_t v);
+char* put_base64(char* o, std::string_view bytes, Base64Impl impl = Base64Impl::kBest);
+
 // Incremental SHA-256 (OpenSSL), for the export's digest.
 class Sha256Stream {
  public:

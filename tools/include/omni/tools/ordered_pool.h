@@ -19,7 +19,7 @@ template <typename Job>
 class OrderedPool {
  public:
   // run(job) is called once per submitted job, on one of `threads` threads (at
-  // least one), never on two threads for one job.
+  // least one) or on the thread calling next(), never on two threads for one job.
   OrderedPool(unsigned threads, std::function<void(Job&)> run) : run_(std::move(run)) {
     for (unsigned i = 0; i < std::max(threads, 1u); ++i) threads_.emplace_back([this] { work(); });
   }
@@ -44,9 +44,14 @@ class OrderedPool {
   }
 
   // The oldest job not yet taken, once it has run; nullptr when none is left.
+  // While the oldest is still running, the calling thread runs jobs not yet
+  // started itself rather than sleep: on a machine with as many busy threads as
+  // cores, a caller that sleeps must be woken for every job (a futex and an IPI
+  // each, and a worker preempted to run it).
   std::unique_ptr<Job> next() {
     std::unique_lock l(mu_);
     if (slots_.empty()) return nullptr;
+    while (!slots_.front().done && started_ < slots_.size()) run_one(l);
     done_cv_.wait(l, [&] { return slots_.front().done; });
     std::unique_ptr<Job> job = std::move(slots_.front().job);
     slots_.pop_front();
@@ -71,15 +76,20 @@ class OrderedPool {
     for (;;) {
       work_cv_.wait(l, [&] { return stopping_ || started_ < slots_.size(); });
       if (stopping_) return;
-      // A deque keeps references to its elements across push_back and pop_front,
-      // and this slot is not popped before it is done.
-      Slot& slot = slots_[started_++];
-      l.unlock();
-      run_(*slot.job);
-      l.lock();
-      slot.done = true;
+      run_one(l);
       done_cv_.notify_all();
     }
+  }
+
+  // Runs the oldest job not started (there must be one), with mu_ released.
+  void run_one(std::unique_lock<std::mutex>& l) {
+    // A deque keeps references to its elements across push_back and pop_front,
+    // and this slot is not popped before it is done.
+    Slot& slot = slots_[started_++];
+    l.unlock();
+    run_(*slot.job);
+    l.lock();
+    slot.done = true;
   }
 
   const std::function<void(Job&)> run_;
