@@ -29,6 +29,8 @@ std::uint64_t word_of(std::string_view key, std::size_t from) {
 }
 constexpr std::size_t kBlockBytes = std::size_t{4} << 20;
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
+// Row locations are 32 bits (BulkLoader::Family::locate): chunks stay below this.
+constexpr std::size_t kMaxChunk = std::size_t{960} << 20;
 
 // Memory for big buffers in 2 MiB pages where the kernel gives them (madvise
 // mode): a load fills ~100 MB per million events, and first touches of 4 KiB
@@ -70,32 +72,49 @@ constexpr std::size_t kRunRows = std::size_t{1} << 16;
 }  // namespace
 
 struct BulkLoader::Family {
+  // 32 bytes: rows were most of the memory a load touches (a state or audit row
+  // is ~20 bytes of key and value), and first touches of that memory were a
+  // quarter of a rebuild's profile.
   struct Row {
-    std::uint64_t w0, w1;  // the key's first 16 bytes (word_of)
-    const char* data;      // key, then value, in a block
+    std::uint64_t w0, w1;     // the key's first 16 bytes (word_of)
+    std::uint32_t at;         // where key, then value, are (Family::locate)
+    std::uint32_t order;      // arrival: the last row of a key wins
     std::uint32_t key_size;
-    std::uint32_t value_size;
-    std::uint32_t order;  // arrival: the last row of a key wins
-    bool erase;
-    std::string_view key() const { return {data, key_size}; }
-    std::string_view value() const { return {data + key_size, value_size}; }
+    std::uint32_t value_size;  // kErase: an erase (no value)
   };
+  static constexpr std::uint32_t kErase = 0xffffffffu;
+  static_assert(sizeof(Row) == 32);
+
+  // A row's location: a regular block's index (below kLargeBase) or kLargeBase +
+  // the index of a large block, then the offset in it. A chunk is at most 960 MiB
+  // (kMaxChunk): rows of over 2 MiB fill a block each, so fewer than 482 regular
+  // blocks, and fewer than 242 large ones, are ever in use.
+  static constexpr unsigned kOffsetBits = 22;  // blocks are 4 MiB
+  static constexpr std::uint32_t kLargeBase = 512;
+  const char* locate(std::uint32_t at) const {
+    const std::uint32_t index = at >> kOffsetBits, offset = at & ((1u << kOffsetBits) - 1);
+    const char* base = index < kLargeBase ? blocks[index]->data : large[index - kLargeBase]->data;
+    return base + offset;
+  }
+  std::string_view key(const Row& r) const { return {locate(r.at), r.key_size}; }
+  std::string_view value(const Row& r) const {
+    return r.value_size == kErase ? std::string_view() : std::string_view(locate(r.at) + r.key_size, r.value_size);
+  }
+
   // Key order; equal keys in arrival order.
-  static bool before(const Row& a, const Row& b) {
+  bool before(const Row& a, const Row& b) const {
     if (a.w0 != b.w0) return a.w0 < b.w0;
     if (a.w1 != b.w1) return a.w1 < b.w1;
     // Equal first 16 bytes (zero-padded): a key of at most 16 bytes is then a
     // prefix of the other, so the shorter one is first.
     if (a.key_size <= 16 || b.key_size <= 16) {
       if (a.key_size != b.key_size) return a.key_size < b.key_size;
-    } else if (int c = a.key().substr(16).compare(b.key().substr(16)); c != 0) {
+    } else if (int c = key(a).substr(16).compare(key(b).substr(16)); c != 0) {
       return c < 0;
     }
     return a.order < b.order;
   }
-  static bool same_key(const Row& a, const Row& b) {
-    return a.w0 == b.w0 && a.w1 == b.w1 && a.key() == b.key();
-  }
+  bool same_key(const Row& a, const Row& b) const { return a.w0 == b.w0 && a.w1 == b.w1 && key(a) == key(b); }
 
   rocksdb::ColumnFamilyHandle* handle;
   std::uint32_t id;
@@ -107,8 +126,10 @@ struct BulkLoader::Family {
   std::vector<Row, HugeAllocator<Row>> rows;
   std::string path;  // the file written for this chunk, if any
 
-  char* room(std::size_t n) {
+  // Room for n bytes, and its location for Row::at.
+  char* room(std::size_t n, std::uint32_t* at) {
     if (n > kBlockBytes) {
+      *at = (kLargeBase + static_cast<std::uint32_t>(large.size())) << kOffsetBits;
       large.push_back(std::make_unique<HugeBlock>(n));
       return large.back()->data;
     }
@@ -117,9 +138,10 @@ struct BulkLoader::Family {
       if (block == blocks.size()) blocks.push_back(std::make_unique<HugeBlock>(kBlockBytes));
       used = 0;
     }
-    char* at = blocks[block]->data + used;
+    *at = static_cast<std::uint32_t>(block << kOffsetBits | used);
+    char* p = blocks[block]->data + used;
     used += n;
-    return at;
+    return p;
   }
   void reset() {
     rows.clear();
@@ -132,8 +154,7 @@ struct BulkLoader::Family {
 
 BulkLoader::BulkLoader(log::EventLog& log, std::vector<rocksdb::ColumnFamilyHandle*> families,
                        std::size_t expected_rows, std::size_t chunk_bytes)
-    : log_(log), expected_rows_(expected_rows), chunk_bytes_(std::min<std::size_t>(chunk_bytes, std::size_t{1} << 31)) {
-  // Offsets into an arena are 32-bit: a chunk stays below 2 GiB.
+    : log_(log), expected_rows_(expected_rows), chunk_bytes_(std::min(chunk_bytes, kMaxChunk)) {
   static std::atomic<std::uint64_t> loaders{0};
   dir_ = log_.path() + "/bulk-load-" + std::to_string(loaders.fetch_add(1));
   for (rocksdb::ColumnFamilyHandle* h : families) {
@@ -178,13 +199,19 @@ void BulkLoader::hold(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std
   }
   Family& f = *last_;
   if (f.rows.capacity() == 0) f.rows.reserve(std::min(expected_rows_, chunk_bytes_ / sizeof(Family::Row)));
-  char* at = f.room(key.size() + value.size());
-  std::memcpy(at, key.data(), key.size());
-  if (!value.empty()) std::memcpy(at + key.size(), value.data(), value.size());
-  f.rows.push_back({word_of(key, 0), word_of(key, 8), at, static_cast<std::uint32_t>(key.size()),
-                    static_cast<std::uint32_t>(value.size()), static_cast<std::uint32_t>(f.rows.size()), erase});
+  std::uint32_t at;
+  char* p = f.room(key.size() + value.size(), &at);
+  std::memcpy(p, key.data(), key.size());
+  if (!value.empty()) std::memcpy(p + key.size(), value.data(), value.size());
+  f.rows.push_back({word_of(key, 0), word_of(key, 8), at, static_cast<std::uint32_t>(f.rows.size()),
+                    static_cast<std::uint32_t>(key.size()),
+                    erase ? Family::kErase : static_cast<std::uint32_t>(value.size())});
   // Runs are sorted as they fill, so finish() only merges them.
-  if (f.rows.size() % kRunRows == 0) std::sort(f.rows.end() - kRunRows, f.rows.end(), Family::before);
+  if (f.rows.size() % kRunRows == 0) {
+    std::sort(f.rows.end() - kRunRows, f.rows.end(), [&f](const Family::Row& a, const Family::Row& b) {
+      return f.before(a, b);
+    });
+  }
   held_bytes_ += key.size() + value.size() + sizeof(Family::Row);
   if (held_bytes_ >= chunk_bytes_) error_ = ingest();
 }
@@ -246,14 +273,15 @@ Status BulkLoader::ingest() {
 Status BulkLoader::write_file(Family& f) {
   const std::size_t n = f.rows.size();
   const std::size_t tail = n % kRunRows;
-  if (tail != 0) std::sort(f.rows.end() - static_cast<std::ptrdiff_t>(tail), f.rows.end(), Family::before);
+  auto before = [&f](const Family::Row& a, const Family::Row& b) { return f.before(a, b); };
+  if (tail != 0) std::sort(f.rows.end() - static_cast<std::ptrdiff_t>(tail), f.rows.end(), before);
   // A k-way merge of the sorted runs: a heap of run cursors, least row on top.
   struct Cursor {
     std::size_t at, end;
   };
   std::vector<Cursor> heap;
   for (std::size_t begin = 0; begin < n; begin += kRunRows) heap.push_back({begin, std::min(n, begin + kRunRows)});
-  auto after = [&f](const Cursor& a, const Cursor& b) { return Family::before(f.rows[b.at], f.rows[a.at]); };
+  auto after = [&f](const Cursor& a, const Cursor& b) { return f.before(f.rows[b.at], f.rows[a.at]); };
   std::make_heap(heap.begin(), heap.end(), after);
 
   f.path = dir_ + "/" + std::to_string(files_) + "-" + std::to_string(f.id) + ".sst";
@@ -267,7 +295,7 @@ Status BulkLoader::write_file(Family& f) {
   std::uint64_t written = 0;
   const Family::Row* pending = nullptr;  // the newest row so far of the current key
   auto emit = [&](const Family::Row& r) {
-    if (s.ok()) s = r.erase ? writer.Delete(r.key()) : writer.Put(r.key(), r.value());
+    if (s.ok()) s = r.value_size == Family::kErase ? writer.Delete(f.key(r)) : writer.Put(f.key(r), f.value(r));
     ++written;
   };
   while (!heap.empty() && s.ok()) {
@@ -275,7 +303,7 @@ Status BulkLoader::write_file(Family& f) {
     Cursor& c = heap.back();
     const Family::Row& r = f.rows[c.at];
     // Equal keys come out in arrival order: only the last of a run of them is written.
-    if (pending != nullptr && !Family::same_key(*pending, r)) emit(*pending);
+    if (pending != nullptr && !f.same_key(*pending, r)) emit(*pending);
     pending = &r;
     if (++c.at == c.end) {
       heap.pop_back();
