@@ -437,7 +437,6 @@ TEST(BackendsTest, ReadFallbackAsksBackendsOnlyForKeysTheLogNeverHad) {
   EXPECT_FALSE(s->load_data("nowhere")->has_value());
 }
 
-
 // A slow target that keeps a watermark, fails now and then (transient), and
 // records the batches it acknowledged.
 class FlakyOrderedBackend : public MemoryBackend {
