@@ -369,18 +369,8 @@ char* put_hex(char* o, const log::Hash& h) {
   return o + 64;
 }
 
-void append_hex(std::string& out, const log::Hash& h) {
-  char text[64];
-  out.append(text, put_hex(text, h));
-}
-
 char* put_decimal(char* o, std::uint64_t v) { return std::to_chars(o, o + 20, v).ptr; }
 char* put_decimal(char* o, std::int64_t v) { return std::to_chars(o, o + 20, v).ptr; }
-
-void append_decimal(std::string& out, std::uint64_t v) {
-  char buf[20];
-  out.append(buf, put_decimal(buf, v));
-}
 
 Result<std::string> base64_decode(std::string_view text) {
   static const std::array<int, 256> kValue = [] {

@@ -37,10 +37,6 @@ std::string base64_encode(std::string_view bytes);
 // kBest uses AVX2 where the CPU has it; kScalar never does (tests compare them).
 enum class Base64Impl { kBest, kScalar };
 void append_base64(std::string& out, std::string_view bytes, Base64Impl impl = Base64Impl::kBest);
-// Appends the 64 lowercase hex digits of h (as log::to_hex, without a new string).
-void append_hex(std::string& out, const log::Hash& h);
-// v in decimal, appended (std::to_string without the temporary).
-void append_decimal(std::string& out, std::uint64_t v);
 Result<std::string> base64_decode(std::string_view text);
 
 // 64 lowercase or uppercase hex digits.
