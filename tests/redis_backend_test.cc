@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <sstream>
@@ -1078,6 +1079,47 @@ TEST_F(RedisBackendTest, InOrderPathRefusesAKeyOfAnotherTypeAsTheScriptDoes) {
   EXPECT_EQ(cli({"GET", "omni:a"}), "someone else's\n");
   ASSERT_TRUE(b->apply(tailing({store(3, "c", {{"v", 3}})}, 3, 2)).ok());  // the retry of the good one
   EXPECT_EQ(**b->load_data("c"), (Json{{"v", 3}}));
+}
+
+
+// An in-order block is planned and sent in parts while Redis applies the part
+// before; a key of another type found in a later part ends the block before
+// that part: what went before is applied and covered by the watermark, and the
+// script then refuses the bad change precisely, writing nothing of its call.
+TEST_F(RedisBackendTest, AKeyOfAnotherTypeLaterInAnInOrderBlockEndsTheBlockBeforeIt) {
+  for (const std::size_t bad_at : {300u, 700u}) {
+    SCOPED_TRACE("bad key at change " + std::to_string(bad_at));
+    ASSERT_TRUE(redis_.flushall());
+    auto b = backend({.in_order_min_changes = 1});
+    ASSERT_TRUE(b->apply(tailing({store(1, "first", {{"v", 1}})}, 1, std::nullopt)).ok());  // the script
+    ASSERT_EQ(cli({"SET", "omni:bad", "not a hash"}), "OK\n");
+    std::vector<Change> changes;
+    for (std::size_t i = 0; i < 1000; ++i) {
+      const Seq q = 2 + i;
+      changes.push_back(store(q, i == bad_at ? std::string("bad") : "k" + std::to_string(i), {{"v", q}}));
+    }
+    Status s = b->apply(tailing(changes, 1001, 1));
+    EXPECT_EQ(s.code(), StatusCode::kBackend) << s.to_string();
+    EXPECT_NE(s.message().find("change seq " + std::to_string(2 + bad_at) + " (store of 'bad')"), std::string::npos)
+        << s.message();
+    EXPECT_EQ(cli({"GET", "omni:bad"}), "not a hash\n");
+    // The watermark covers exactly the stores that went in: all of them below it,
+    // none above, and it stops before the bad change.
+    const std::string wm = cli({"GET", "omni:sink:applied"});
+    const Seq through = std::stoull(wm);
+    EXPECT_GE(through, 2u) << wm;
+    EXPECT_LT(through, 2 + bad_at) << wm;
+    std::vector<std::string> want;
+    for (std::size_t i = 0; i < 1000; ++i) {
+      const Seq q = 2 + i;
+      if (i != bad_at && q <= through) {
+        want.push_back("k" + std::to_string(i) + " _seq=" + std::to_string(q) + " v=" + std::to_string(q));
+      }
+    }
+    want.push_back("first _seq=1 v=1");
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(hashes(redis_, "omni:"), want);
+  }
 }
 
 }  // namespace

@@ -5,7 +5,10 @@
 #include "omni/redis_backend.h"
 
 #include <atomic>
+#include <algorithm>
 #include <charconv>
+#include <deque>
+#include <iterator>
 #include <mutex>
 #include <utility>
 
@@ -35,6 +38,10 @@ namespace {
 // and more per call gains nothing measurable.
 constexpr std::size_t kMaxChangesPerCall = 1000;
 constexpr std::size_t kMaxBytesPerCall = 4 << 20;
+// An in-order block (up to the same limits) is planned and sent in chunks of
+// this many changes, so the client plans one while Redis applies the one before:
+// a block planned whole left Redis idle for a third of the time (bench/README.md).
+constexpr std::size_t kInOrderChunk = 250;
 
 Status check_options(const RedisOptions& o) {
   if (o.max_connections < 1 || o.max_connections > 256) {
@@ -97,11 +104,17 @@ struct RedisBackend::Impl {
   Status run(const ScriptCall& call, const Target& t, std::string* after = nullptr);
   Status run_on(Connection& c, const ScriptCall& call, const Target& t, std::string* after = nullptr);
   Status script_error(const ScriptCall& call, std::string_view text) const;
-  // Runs a planned in-order block (redis_in_order.h) that expects the watermark
-  // `expect` ("-": none). *clash: a key holds something other than a hash, so
-  // nothing was sent; the script path refuses it precisely.
-  Status run_in_order(const ChangeBatch& batch, sinks::redis::InOrderBlock& block, std::string_view expect,
-                      bool* clash);
+  // Plans and runs an in-order block (redis_in_order.h) from the batch's change
+  // `first`, expecting the watermark `expect` ("-": none). *applied: it applied
+  // [first, block.end) and moved the watermark to block.through; false (with an
+  // OK status): nothing was sent, because the first document is not a compact
+  // object or a key of the first chunk holds something other than a hash, which
+  // the script path refuses precisely.
+  Status run_in_order(const ChangeBatch& batch, std::size_t first, std::string_view expect,
+                      sinks::redis::InOrderBlock& block, bool* applied);
+  // The replies to block.reply_change[first_reply, ...): the first refused store's error.
+  Status check_stores(const ChangeBatch& batch, const sinks::redis::InOrderBlock& block,
+                      const std::vector<Reply>& replies, std::size_t first_reply) const;
   // The script call's keys may now hold something KnownFields does not know of.
   void forget_keys(const ScriptCall& call) {
     for (const ScriptCall::Record& r : call.records) {
@@ -227,78 +240,156 @@ Status RedisBackend::Impl::script_error(const ScriptCall& call, std::string_view
   return sinks::redis::reply_error(where, "the apply script failed", text);
 }
 
-Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, sinks::redis::InOrderBlock& block,
-                                        std::string_view expect, bool* clash) {
+Status RedisBackend::Impl::check_stores(const ChangeBatch& batch, const sinks::redis::InOrderBlock& block,
+                                        const std::vector<Reply>& replies, std::size_t first_reply) const {
   using sinks::redis::printable;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    const redisReply* bad = replies[i].get();
+    if (bad->type == REDIS_REPLY_ARRAY) {  // an EXEC: its commands' replies
+      bad = nullptr;
+      for (std::size_t e = 0; e < replies[i]->elements && !bad; ++e) {
+        if (replies[i]->element[e]->type == REDIS_REPLY_ERROR) bad = replies[i]->element[e];
+      }
+      if (!bad) continue;
+    }
+    if (bad->type != REDIS_REPLY_ERROR) continue;
+    const std::string text(reply_text(*bad));
+    const Change& ch = batch.changes[block.reply_change[first_reply + i]];
+    std::string m = where + ": change seq " + std::to_string(ch.seq) + " (store of '" + printable(ch.key) +
+                    "') refused: " + printable(text);
+    if (sinks::redis::is_transient_error(text)) return Status::unavailable(std::move(m));
+    return Status::backend(std::move(m));
+  }
+  return Status();
+}
+
+Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, std::size_t first, std::string_view expect,
+                                        sinks::redis::InOrderBlock& block, bool* applied) {
+  using sinks::redis::InOrderBlock;
+  using sinks::redis::Resp;
+  *applied = false;
+  sinks::redis::start_in_order(first, &block);
+  // The block's chunks, as the ends of their stores and of their unknown keys
+  // (block.stores / block.unknown).
+  struct Chunk {
+    std::size_t stores_end, unknown_end;
+  };
+  std::vector<Chunk> chunks;
+  bool more = true;  // the block may take another chunk
+  auto plan_chunk = [&]() -> bool {
+    const std::size_t planned = block.end - block.first;
+    more = planned < kMaxChangesPerCall &&
+           sinks::redis::plan_in_order(layout, known, batch, std::min(kInOrderChunk, kMaxChangesPerCall - planned),
+                                       kMaxBytesPerCall, &block) > 0;
+    if (more) chunks.push_back({block.stores.size(), block.unknown.size()});
+    return more;
+  };
+  if (!plan_chunk()) return Status();  // not a compact object: the script path reports it
+  plan_chunk();
   const std::string wkey = layout.watermark();
-  *clash = false;
-  bool sent = false;  // stores went out: a retry on a fresh connection must not send them again
+  bool clash = false;  // a key of the first chunk is not a hash: nothing was sent
+  bool sent = false;   // stores went out: a retry on a fresh connection must not send them again
   Status s = with_connection([&](Connection& c) -> Status {
     if (sent) return Status::unavailable(where + ": the connection failed while a batch was being applied");
-    // 1. The watermark, and the fields of each hash we do not know.
-    sinks::redis::Resp ask;
-    ask.command(2);
-    ask.arg("GET");
-    ask.arg(wkey);
-    for (std::size_t u : block.unknown) {
+    // Replies still to be read, in order: a chunk's stores (`count` replies from
+    // block.reply_change[first]) or the HKEYS of block.unknown[first, first + count).
+    struct Pending {
+      bool stores;
+      std::size_t first, count;
+    };
+    std::deque<Pending> pending;
+    std::vector<Reply> held;  // the HKEYS replies, which existing[u] views into
+    std::vector<std::vector<std::string_view>> existing;
+    std::size_t fields_known = 0;  // block.unknown[0, fields_known) are in existing
+    // The fields Redis holds of block.unknown[from, from + r.size()); when one is
+    // not a hash (WRONGTYPE), the block ends before its chunk, which the next call
+    // sends through the script (refusing it precisely, naming the change).
+    auto take_fields = [&](std::size_t from, std::vector<Reply>&& r) -> Status {
+      existing.resize(block.unknown.size());
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        const redisReply& h = *r[i];
+        if (h.type == REDIS_REPLY_ERROR) {
+          if (sinks::redis::error_code(reply_text(h)) != "WRONGTYPE") {
+            return sinks::redis::reply_error(where, "HKEYS", reply_text(h));
+          }
+          std::size_t j = 0;
+          while (chunks[j].unknown_end <= from + i) ++j;
+          sinks::redis::truncate_in_order(batch, j == 0 ? 0 : chunks[j - 1].stores_end, &block);
+          chunks.resize(j);
+          more = false;
+          break;
+        }
+        if (h.type != REDIS_REPLY_ARRAY) return not_redis(c, "HKEYS");
+        for (std::size_t f = 0; f < h.elements; ++f) {
+          if (h.element[f]->type != REDIS_REPLY_STRING) return not_redis(c, "HKEYS");
+          existing[from + i].push_back(reply_text(*h.element[f]));
+        }
+      }
+      fields_known = std::min(block.unknown.size(), from + r.size());  // less when cut off
+      std::move(r.begin(), r.end(), std::back_inserter(held));
+      return Status();
+    };
+    auto ask_fields = [&](std::size_t from, Resp* ask) {
+      for (std::size_t u = from; u < block.unknown.size(); ++u) {
+        ask->command(2);
+        ask->arg("HKEYS");
+        ask->arg(block.stores[block.unknown[u]].doc);
+      }
+    };
+    // 1. The watermark, and the fields of the first two chunks' hashes we do not know.
+    {
+      Resp ask;
       ask.command(2);
-      ask.arg("HKEYS");
-      ask.arg(block.stores[u].doc);
-    }
-    OMNI_ASSIGN_OR_RETURN(std::vector<Reply> head, c.pipeline(ask, "reading the watermark"));
-    const redisReply& wm = *head[0];
-    if (wm.type == REDIS_REPLY_ERROR) return sinks::redis::reply_error(where, "GET the watermark", reply_text(wm));
-    if (wm.type != REDIS_REPLY_NIL && wm.type != REDIS_REPLY_STRING) return not_redis(c, "GET");
-    const std::string now = wm.type == REDIS_REPLY_NIL ? std::string("-") : std::string(reply_text(wm));
-    if (now != expect) return watermark_mismatch(now, expect);
-    std::vector<std::vector<std::string_view>> existing(block.unknown.size());
-    for (std::size_t u = 0; u < block.unknown.size(); ++u) {
-      const redisReply& r = *head[u + 1];
-      if (r.type == REDIS_REPLY_ERROR) {
-        // WRONGTYPE: not a hash. The script refuses it precisely (naming the change).
-        if (sinks::redis::error_code(reply_text(r)) == "WRONGTYPE") {
-          *clash = true;
-          return Status();
-        }
-        return sinks::redis::reply_error(where, "HKEYS", reply_text(r));
-      }
-      if (r.type != REDIS_REPLY_ARRAY) return not_redis(c, "HKEYS");
-      for (std::size_t f = 0; f < r.elements; ++f) {
-        if (r.element[f]->type != REDIS_REPLY_STRING) return not_redis(c, "HKEYS");
-        existing[u].push_back(reply_text(*r.element[f]));
+      ask.arg("GET");
+      ask.arg(wkey);
+      ask_fields(0, &ask);
+      OMNI_ASSIGN_OR_RETURN(std::vector<Reply> head, c.pipeline(ask, "reading the watermark"));
+      const redisReply& wm = *head[0];
+      if (wm.type == REDIS_REPLY_ERROR) return sinks::redis::reply_error(where, "GET the watermark", reply_text(wm));
+      if (wm.type != REDIS_REPLY_NIL && wm.type != REDIS_REPLY_STRING) return not_redis(c, "GET");
+      const std::string now = wm.type == REDIS_REPLY_NIL ? std::string("-") : std::string(reply_text(wm));
+      if (now != expect) return watermark_mismatch(now, expect);
+      head.erase(head.begin());
+      OMNI_RETURN_IF_ERROR(take_fields(0, std::move(head)));
+      if (chunks.empty()) {
+        clash = true;
+        return Status();
       }
     }
-    // 2. The stores, pipelined in a few parts, each sent as soon as it is encoded
-    // so that Redis works while the next is; a refused one stops the batch before
-    // the watermark.
-    constexpr std::size_t kParts = 4;
-    const std::size_t n = block.stores.size();
-    block.reply_change.clear();
-    sent = true;
-    for (std::size_t part = 0; part < kParts; ++part) {
+    // 2. The stores, a chunk at a time, each sent as soon as it is encoded. After
+    // each, one more chunk is planned and its unknown keys' HKEYS asked, so the
+    // client plans while Redis applies, and a chunk's fields are answered while
+    // Redis still has the chunk before it to apply. The HKEYS may be answered
+    // before stores sent earlier: none of those touches these keys (a key stored
+    // earlier in the block is planned from that store, not asked).
+    auto next_reply = [&]() -> Status {
+      const Pending p = pending.front();
+      pending.pop_front();
+      OMNI_ASSIGN_OR_RETURN(std::vector<Reply> r, c.receive(p.count, "applying changes"));
+      if (p.stores) return check_stores(batch, block, r, p.first);
+      if (p.first >= block.unknown.size()) return Status();  // of a chunk cut off
+      return take_fields(p.first, std::move(r));
+    };
+    for (std::size_t j = 0; j < chunks.size(); ++j) {
+      // A refused store stops the block before the watermark.
+      while (j < chunks.size() && fields_known < chunks[j].unknown_end) OMNI_RETURN_IF_ERROR(next_reply());
+      if (j == chunks.size()) break;  // the chunk was cut off
+      const std::size_t from = j == 0 ? 0 : chunks[j - 1].stores_end;
+      const std::size_t replies = block.reply_change.size();
       block.commands.clear();
-      sinks::redis::encode_in_order(batch, existing, applies_key, n * part / kParts, n * (part + 1) / kParts,
-                                    &block);
+      sinks::redis::encode_in_order(batch, existing, applies_key, from, chunks[j].stores_end, &block);
+      sent = true;
       OMNI_RETURN_IF_ERROR(c.send(block.commands, "applying changes"));
-    }
-    OMNI_ASSIGN_OR_RETURN(std::vector<Reply> r, c.receive(block.reply_change.size(), "applying changes"));
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      const redisReply* bad = r[i].get();
-      if (bad->type == REDIS_REPLY_ARRAY) {  // an EXEC: its commands' replies
-        bad = nullptr;
-        for (std::size_t e = 0; e < r[i]->elements && !bad; ++e) {
-          if (r[i]->element[e]->type == REDIS_REPLY_ERROR) bad = r[i]->element[e];
-        }
-        if (!bad) continue;
+      pending.push_back({true, replies, block.reply_change.size() - replies});
+      const std::size_t asked = block.unknown.size();
+      if (more && chunks.size() == j + 2 && plan_chunk() && block.unknown.size() > asked) {
+        Resp ask;
+        ask_fields(asked, &ask);
+        OMNI_RETURN_IF_ERROR(c.send(ask, "reading the fields of hashes"));
+        pending.push_back({false, asked, block.unknown.size() - asked});
       }
-      if (bad->type != REDIS_REPLY_ERROR) continue;
-      const std::string text(reply_text(*bad));
-      const Change& ch = batch.changes[block.reply_change[i]];
-      std::string m = where + ": change seq " + std::to_string(ch.seq) + " (store of '" + printable(ch.key) +
-                      "') refused: " + printable(text);
-      if (sinks::redis::is_transient_error(text)) return Status::unavailable(std::move(m));
-      return Status::backend(std::move(m));
     }
+    while (!pending.empty()) OMNI_RETURN_IF_ERROR(next_reply());
     // 3. The watermark, only if it is still the expected one (the script, with no
     // changes, as a compare-and-set).
     ScriptCall none;
@@ -306,8 +397,8 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, sinks::redis::
     if (moved.code() == StatusCode::kNotFound) {
       // Wiped (or written) while the stores went in: take them out again, so a
       // wiped target is left empty for the re-seed.
-      sinks::redis::Resp undo;
-      for (const sinks::redis::InOrderBlock::Store& st : block.stores) {
+      Resp undo;
+      for (const InOrderBlock::Store& st : block.stores) {
         undo.command(2);
         undo.arg("DEL");
         undo.arg(st.doc);
@@ -316,7 +407,7 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, sinks::redis::
     }
     return moved;
   });
-  if (!s.ok() || *clash) {
+  if (!s.ok() || clash) {
     known.clear();  // whatever Redis holds now, we no longer know it for sure
     // Part of the block may be in Redis above the watermark: until a script call
     // (per-key checks) has moved the watermark again, nothing else may be sent
@@ -324,12 +415,13 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, sinks::redis::
     if (!s.ok()) in_order_trusted = false;
     return s;
   }
+  *applied = true;
   // As in plan_in_order: the buckets left the cache while Redis worked.
   for (std::size_t i = block.first; i < block.end; ++i) {
     if (!block.stores[i - block.first].known) known.prefetch(batch.changes[i].key);
   }
   for (std::size_t i = block.first; i < block.end; ++i) {
-    const sinks::redis::InOrderBlock::Store& st = block.stores[i - block.first];
+    const InOrderBlock::Store& st = block.stores[i - block.first];
     if (!st.known) known.put(batch.changes[i].key, st.fingerprint);
   }
   return Status();
@@ -370,11 +462,10 @@ Status RedisBackend::apply(const ChangeBatch& batch) {
   // KB are not allocated and faulted in afresh for every batch.
   thread_local sinks::redis::InOrderBlock block;
   do {
-    if (in_order && sinks::redis::plan_in_order(impl_->layout, impl_->known, batch, next, kMaxChangesPerCall,
-                                                kMaxBytesPerCall, &block)) {
-      bool clash = false;
-      OMNI_RETURN_IF_ERROR(impl_->run_in_order(batch, block, expect, &clash));
-      if (!clash) {
+    if (in_order) {
+      bool applied = false;
+      OMNI_RETURN_IF_ERROR(impl_->run_in_order(batch, next, expect, block, &applied));
+      if (applied) {
         next = block.end;
         expect = block.through;
         continue;

@@ -100,26 +100,43 @@ std::uint64_t fingerprint(const std::string* names, std::size_t n) {
 
 }  // namespace
 
-bool plan_in_order(const Layout& layout, const KnownFields& known, const ChangeBatch& batch, std::size_t first,
-                   std::size_t max_changes, std::size_t max_bytes, InOrderBlock* block) {
-  block->first = first;
+void start_in_order(std::size_t first, InOrderBlock* block) {
+  block->first = block->end = first;
+  block->through.clear();
+  block->bytes = 0;
   block->stores.clear();
   block->names.clear();
   block->values.clear();
   block->unknown.clear();
-  const std::size_t last = std::min(batch.changes.size(), first + max_changes);
+  block->planned.clear();
+  block->commands.clear();
+  block->reply_change.clear();
+}
+
+namespace {
+
+// Past what the block applies: the whole batch, or up to the next change still to come.
+void set_through(const ChangeBatch& batch, InOrderBlock* block) {
+  block->through =
+      std::to_string(block->end == batch.changes.size() ? batch.through : batch.changes[block->end].seq - 1);
+}
+
+}  // namespace
+
+std::size_t plan_in_order(const Layout& layout, const KnownFields& known, const ChangeBatch& batch,
+                          std::size_t max_changes, std::size_t max_bytes, InOrderBlock* block) {
+  const std::size_t from = block->end;
+  const std::size_t last = std::min(batch.changes.size(), from + max_changes);
   // The batch's keys are random rows of a table of megabytes: one cache (and
   // TLB) miss each, which made the lookups a quarter of the worker's CPU on a
   // Redis drain. Fetched all at once first, the misses overlap.
-  for (std::size_t i = first; i < last; ++i) known.prefetch(batch.changes[i].key);
-  std::unordered_map<std::string_view, std::size_t> planned;  // key -> its last store in this block
-  planned.reserve(last - first);
-  std::vector<JsonField> fields;
-  std::size_t bytes = 0;
-  std::size_t i = first;
-  for (; i < last && bytes < max_bytes; ++i) {
+  for (std::size_t i = from; i < last; ++i) known.prefetch(batch.changes[i].key);
+  if (block->planned.empty()) block->planned.reserve(2 * max_changes);
+  thread_local std::vector<JsonField> fields;
+  std::size_t i = from;
+  for (; i < last && block->bytes < max_bytes; ++i) {
     const Change& c = batch.changes[i];
-    if (!split_compact_object(c.json, &fields)) return false;
+    if (!split_compact_object(c.json, &fields)) break;
     InOrderBlock::Store st;
     st.doc = layout.document(c.key);
     st.fields_begin = block->names.size();
@@ -132,23 +149,32 @@ bool plan_in_order(const Layout& layout, const KnownFields& known, const ChangeB
     st.known = false;
     st.before = InOrderBlock::kNone;
     st.unknown = InOrderBlock::kNone;
-    const auto p = planned.find(c.key);
-    if (p != planned.end()) {
+    const auto [p, fresh] = block->planned.try_emplace(c.key, block->stores.size());
+    if (!fresh) {
       st.before = p->second;
+      p->second = block->stores.size();
     } else if (known.matches(c.key, st.fingerprint)) {
       st.known = true;
     } else {
       st.unknown = block->unknown.size();
       block->unknown.push_back(block->stores.size());
     }
-    planned[c.key] = block->stores.size();
-    bytes += c.json.size() + 2 * st.doc.size() + 32;
+    block->bytes += c.json.size() + 2 * st.doc.size() + 32;
     block->stores.push_back(std::move(st));
   }
   block->end = i;
-  // Past what it applies: the whole batch, or up to the next change still to come.
-  block->through = std::to_string(i == batch.changes.size() ? batch.through : batch.changes[i].seq - 1);
-  return true;
+  set_through(batch, block);
+  return i - from;
+}
+
+void truncate_in_order(const ChangeBatch& batch, std::size_t n, InOrderBlock* block) {
+  if (n >= block->stores.size()) return;
+  block->names.resize(block->stores[n].fields_begin);
+  block->values.resize(block->stores[n].fields_begin);
+  while (!block->unknown.empty() && block->unknown.back() >= n) block->unknown.pop_back();
+  block->stores.resize(n);
+  block->end = block->first + n;
+  set_through(batch, block);
 }
 
 void encode_in_order(const ChangeBatch& batch, const std::vector<std::vector<std::string_view>>& existing,

@@ -30,6 +30,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "omni/backend.h"
@@ -83,13 +84,16 @@ class KnownFields {
 // expected watermark.
 bool in_order_eligible(const ChangeBatch& batch, std::size_t min_changes);
 
-// A block of an in-order batch, in two steps: plan_in_order() splits the
-// documents and finds the keys whose fields this backend does not know; the
-// caller asks Redis their HKEYS (with the watermark) and encode_in_order() then
-// writes the commands.
+// A block of an in-order batch: up to a call's worth of stores, planned and sent
+// in chunks so that the client plans (splits the documents, finds the keys whose
+// fields this backend does not know) while Redis applies the chunk before.
+// start_in_order() empties it; each plan_in_order() plans one more chunk; the
+// caller asks Redis the HKEYS of the chunk's unknown keys and encode_in_order()
+// then writes the chunk's commands.
 struct InOrderBlock {
-  std::size_t first = 0, end = 0;  // the batch's changes [first, end)
+  std::size_t first = 0, end = 0;  // the batch's changes [first, end): stores[i] is change first + i
   std::string through;             // what the watermark is raised to after it
+  std::size_t bytes = 0;           // about the arguments planned so far
   static constexpr std::size_t kNone = ~std::size_t{0};
   struct Store {
     std::string doc;  // the hash's name
@@ -103,16 +107,28 @@ struct InOrderBlock {
   std::vector<std::string> names;
   std::vector<std::string_view> values;
   std::vector<std::size_t> unknown;  // indexes in stores whose key's HKEYS is wanted
+  // key -> its last store in the block. Block-wide, not per chunk: a key stored
+  // by an earlier chunk (still in flight) is never looked up in KnownFields,
+  // which does not know that store yet; its fields are those of that store.
+  std::unordered_map<std::string_view, std::size_t> planned;
 
   Resp commands;
   std::vector<std::size_t> reply_change;  // per reply to `commands`: its change's index in the batch
 };
 
-// Plans a block of batch.changes from `first`: at most max_changes of them and
-// about max_bytes of arguments. false when a document is not the compact JSON
-// text of an object: the caller takes the script path, which reports it.
-bool plan_in_order(const Layout& layout, const KnownFields& known, const ChangeBatch& batch, std::size_t first,
-                   std::size_t max_changes, std::size_t max_bytes, InOrderBlock* block);
+// Empties `block` for a block starting at the batch's change `first`.
+void start_in_order(std::size_t first, InOrderBlock* block);
+
+// Plans the next chunk of the block: at most max_changes more changes, while the
+// block holds less than max_bytes of arguments. Returns how many it planned: 0 at
+// the end of the batch, or when the next document is not the compact JSON text
+// of an object (the block ends before it; the caller takes the script path for
+// it, which reports it).
+std::size_t plan_in_order(const Layout& layout, const KnownFields& known, const ChangeBatch& batch,
+                          std::size_t max_changes, std::size_t max_bytes, InOrderBlock* block);
+
+// Ends the block after its first n stores (a chunk that cannot go in order).
+void truncate_in_order(const ChangeBatch& batch, std::size_t n, InOrderBlock* block);
 
 // Appends the commands of block->stores[from, to) to block->commands (and their
 // replies' changes to block->reply_change): existing[i] holds the fields Redis
