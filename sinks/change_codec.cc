@@ -1,6 +1,8 @@
 #include "omni/sinks/change_codec.h"
 
-#include <unordered_set>
+#include <cstdint>
+#include <functional>
+#include <string_view>
 
 namespace omni::sinks {
 
@@ -40,57 +42,75 @@ std::optional<Change> to_change(log::Event&& e) {
 
 namespace {
 
-// What a change is about: later changes of the same item supersede it. Parts
-// are length-prefixed so no two items share an identity.
-std::string item(const Change& c) {
-  auto part = [](std::string& out, std::string_view s) {
-    out += std::to_string(s.size());
-    out += ':';
-    out += s;
-  };
-  std::string id;
-  switch (c.type) {
+// What a change is about: later changes of the same item supersede it.
+enum class Item { kNone, kDocument, kEdge, kDecision };
+
+Item item_of(ChangeType t) {
+  switch (t) {
     case ChangeType::kStore:
-    case ChangeType::kDelete:
-      id = "d";
-      part(id, c.key);
-      break;
+    case ChangeType::kDelete: return Item::kDocument;
     case ChangeType::kRelationshipAdded:
-    case ChangeType::kRelationshipRemoved:
-      id = "r";
-      part(id, c.key);
-      part(id, c.predicate);
-      part(id, c.object);
-      break;
-    case ChangeType::kPolicyDecided:
-      id = "p";
-      part(id, c.principal);
-      part(id, c.action);
-      part(id, c.key);
-      break;
+    case ChangeType::kRelationshipRemoved: return Item::kEdge;
+    case ChangeType::kPolicyDecided: return Item::kDecision;
     case ChangeType::kVersionStored:
-    case ChangeType::kVersionsPruned:
-      break;  // never coalesced (see the header)
+    case ChangeType::kVersionsPruned: break;  // never coalesced (see the header)
   }
-  return id;
+  return Item::kNone;
+}
+
+std::size_t item_hash(const Change& c, Item item) {
+  const std::hash<std::string_view> h;
+  auto mix = [](std::size_t a, std::size_t b) { return (a ^ b) * 0x9e3779b97f4a7c15ull; };
+  switch (item) {
+    case Item::kDocument: return h(c.key);
+    case Item::kEdge: return mix(mix(h(c.key), h(c.predicate)), h(c.object));
+    case Item::kDecision: return mix(mix(h(c.principal), h(c.action)), h(c.key));
+    case Item::kNone: break;
+  }
+  return 0;
+}
+
+bool same_item(const Change& a, const Change& b, Item item) {
+  if (item_of(b.type) != item || a.key != b.key) return false;
+  switch (item) {
+    case Item::kEdge: return a.predicate == b.predicate && a.object == b.object;
+    case Item::kDecision: return a.principal == b.principal && a.action == b.action;
+    default: return true;
+  }
 }
 
 }  // namespace
 
 void coalesce(std::vector<Change>* changes) {
-  std::unordered_set<std::string> seen;
-  std::vector<bool> keep(changes->size(), true);
-  for (std::size_t i = changes->size(); i-- > 0;) {
-    std::string id = item((*changes)[i]);
-    if (!id.empty() && !seen.insert(std::move(id)).second) keep[i] = false;
+  std::vector<Change>& cs = *changes;
+  // Open addressing over the changes' indexes (+ 1; 0: empty), at most half full:
+  // a node-based set of item strings cost a malloc or two per change on the
+  // write-behind path.
+  std::size_t slots = 16;
+  while (slots < 2 * cs.size()) slots *= 2;
+  std::vector<std::uint32_t> seen(slots, 0);
+  std::vector<bool> keep(cs.size(), true);
+  for (std::size_t i = cs.size(); i-- > 0;) {
+    const Item item = item_of(cs[i].type);
+    if (item == Item::kNone) continue;
+    for (std::size_t s = item_hash(cs[i], item) & (slots - 1);; s = (s + 1) & (slots - 1)) {
+      if (seen[s] == 0) {
+        seen[s] = static_cast<std::uint32_t>(i + 1);
+        break;
+      }
+      if (same_item(cs[i], cs[seen[s] - 1], item)) {
+        keep[i] = false;  // a later change of the item is kept
+        break;
+      }
+    }
   }
   std::size_t out = 0;
-  for (std::size_t i = 0; i < changes->size(); ++i) {
+  for (std::size_t i = 0; i < cs.size(); ++i) {
     if (!keep[i]) continue;
-    if (out != i) (*changes)[out] = std::move((*changes)[i]);
+    if (out != i) cs[out] = std::move(cs[i]);
     ++out;
   }
-  changes->resize(out);
+  cs.resize(out);
 }
 
 }  // namespace omni::sinks

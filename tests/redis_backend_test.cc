@@ -1122,5 +1122,39 @@ TEST_F(RedisBackendTest, AKeyOfAnotherTypeLaterInAnInOrderBlockEndsTheBlockBefor
   }
 }
 
+
+// A store refused early in a block whose later parts were already sent: the
+// error names it, and the connection goes back to the pool with every reply
+// read, so the next call on it (one connection here) reads its own answer.
+TEST_F(RedisBackendTest, AStoreRefusedEarlyInAnInOrderBlockLeavesTheConnectionClean) {
+  auto b = backend({.max_connections = 1, .in_order_min_changes = 1});
+  ASSERT_TRUE(b->apply(tailing({store(1, "first", {{"v", 1}})}, 1, std::nullopt)).ok());  // the script
+  std::vector<Change> changes;
+  for (Seq q = 2; q <= 1001; ++q) changes.push_back(store(q, "k" + std::to_string(q - 2), {{"v", q}}));
+  ASSERT_TRUE(b->apply(tailing(changes, 1001, 1)).ok());  // in order: the keys are known now
+  ASSERT_EQ(cli({"SET", "omni:k10", "someone else's"}), "OK\n");
+  for (Change& c : changes) {
+    c.seq += 1000;
+    c.json = Json{{"v", c.seq}}.dump();
+  }
+  auto connections = [&] {
+    for (const std::string& l : lines(cli({"INFO", "stats"}))) {
+      if (l.starts_with("total_connections_received:")) return std::stol(l.substr(l.find(':') + 1));
+    }
+    return -1L;
+  };
+  const long before = connections();
+  Status s = b->apply(tailing(changes, 2001, 1001));
+  EXPECT_EQ(s.code(), StatusCode::kBackend) << s.to_string();
+  EXPECT_NE(s.message().find("change seq 1012 (store of 'k10')"), std::string::npos) << s.message();
+  Result<std::optional<Seq>> w = b->watermark();
+  ASSERT_TRUE(w.ok()) << w.status().to_string();
+  EXPECT_EQ(*w, std::optional<Seq>(1001));
+  Result<std::optional<Json>> last = b->load_data("k999");
+  ASSERT_TRUE(last.ok()) << last.status().to_string();
+  EXPECT_EQ(*last, std::optional<Json>(Json{{"v", 2001}}));  // above the watermark, settled by the next script call
+  EXPECT_EQ(connections(), before + 1);  // redis-cli's: the backend kept its one connection
+}
+
 }  // namespace
 }  // namespace omni

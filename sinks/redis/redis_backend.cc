@@ -285,7 +285,6 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, std::size_t fi
     return more;
   };
   if (!plan_chunk()) return Status();  // not a compact object: the script path reports it
-  plan_chunk();
   const std::string wkey = layout.watermark();
   bool clash = false;  // a key of the first chunk is not a hash: nothing was sent
   bool sent = false;   // stores went out: a retry on a fresh connection must not send them again
@@ -298,6 +297,17 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, std::size_t fi
       std::size_t first, count;
     };
     std::deque<Pending> pending;
+    // Whatever ends the block early (a refused store, a watermark not expected),
+    // the connection goes back to the pool with no reply left unread.
+    struct Drain {
+      Connection& c;
+      std::deque<Pending>& pending;
+      ~Drain() {
+        for (; !pending.empty() && !c.broken(); pending.pop_front()) {
+          c.receive(pending.front().count, "applying changes").status().ok();
+        }
+      }
+    } drain{c, pending};
     std::vector<Reply> held;  // the HKEYS replies, which existing[u] views into
     std::vector<std::vector<std::string_view>> existing;
     std::size_t fields_known = 0;  // block.unknown[0, fields_known) are in existing
@@ -333,17 +343,33 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, std::size_t fi
       for (std::size_t u = from; u < block.unknown.size(); ++u) {
         ask->command(2);
         ask->arg("HKEYS");
-        ask->arg(block.stores[block.unknown[u]].doc);
+        const InOrderBlock::Store& st = block.stores[block.unknown[u]];
+        ask->arg(st.head, st.key);
       }
     };
-    // 1. The watermark, and the fields of the first two chunks' hashes we do not know.
+    // HKEYS of block.unknown[asked, ...), whose replies come after what was sent before.
+    auto ask_new = [&](std::size_t asked) -> Status {
+      if (block.unknown.size() == asked) return Status();
+      Resp ask;
+      ask_fields(asked, &ask);
+      OMNI_RETURN_IF_ERROR(c.send(ask, "reading the fields of hashes"));
+      pending.push_back({false, asked, block.unknown.size() - asked});
+      return Status();
+    };
+    // 1. The watermark and the fields of the hashes planned so far we do not
+    // know; the second chunk is planned while Redis answers.
+    const std::size_t asked = block.unknown.size();
     {
       Resp ask;
       ask.command(2);
       ask.arg("GET");
       ask.arg(wkey);
       ask_fields(0, &ask);
-      OMNI_ASSIGN_OR_RETURN(std::vector<Reply> head, c.pipeline(ask, "reading the watermark"));
+      OMNI_RETURN_IF_ERROR(c.send(ask, "reading the watermark"));
+    }
+    if (more && chunks.size() == 1 && plan_chunk()) OMNI_RETURN_IF_ERROR(ask_new(asked));
+    {
+      OMNI_ASSIGN_OR_RETURN(std::vector<Reply> head, c.receive(1 + asked, "reading the watermark"));
       const redisReply& wm = *head[0];
       if (wm.type == REDIS_REPLY_ERROR) return sinks::redis::reply_error(where, "GET the watermark", reply_text(wm));
       if (wm.type != REDIS_REPLY_NIL && wm.type != REDIS_REPLY_STRING) return not_redis(c, "GET");
@@ -381,13 +407,8 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, std::size_t fi
       sent = true;
       OMNI_RETURN_IF_ERROR(c.send(block.commands, "applying changes"));
       pending.push_back({true, replies, block.reply_change.size() - replies});
-      const std::size_t asked = block.unknown.size();
-      if (more && chunks.size() == j + 2 && plan_chunk() && block.unknown.size() > asked) {
-        Resp ask;
-        ask_fields(asked, &ask);
-        OMNI_RETURN_IF_ERROR(c.send(ask, "reading the fields of hashes"));
-        pending.push_back({false, asked, block.unknown.size() - asked});
-      }
+      const std::size_t known_before = block.unknown.size();
+      if (more && chunks.size() == j + 2 && plan_chunk()) OMNI_RETURN_IF_ERROR(ask_new(known_before));
     }
     while (!pending.empty()) OMNI_RETURN_IF_ERROR(next_reply());
     // 3. The watermark, only if it is still the expected one (the script, with no
@@ -401,7 +422,7 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, std::size_t fi
       for (const InOrderBlock::Store& st : block.stores) {
         undo.command(2);
         undo.arg("DEL");
-        undo.arg(st.doc);
+        undo.arg(st.head, st.key);
       }
       OMNI_RETURN_IF_ERROR(c.pipeline(undo, "deleting a batch written into a wiped target").status());
     }
@@ -417,12 +438,11 @@ Status RedisBackend::Impl::run_in_order(const ChangeBatch& batch, std::size_t fi
   }
   *applied = true;
   // As in plan_in_order: the buckets left the cache while Redis worked.
-  for (std::size_t i = block.first; i < block.end; ++i) {
-    if (!block.stores[i - block.first].known) known.prefetch(batch.changes[i].key);
+  for (const InOrderBlock::Store& st : block.stores) {
+    if (!st.known) known.prefetch(st.id);
   }
-  for (std::size_t i = block.first; i < block.end; ++i) {
-    const InOrderBlock::Store& st = block.stores[i - block.first];
-    if (!st.known) known.put(batch.changes[i].key, st.fingerprint);
+  for (const InOrderBlock::Store& st : block.stores) {
+    if (!st.known) known.put(st.id, st.fingerprint);
   }
   return Status();
 }

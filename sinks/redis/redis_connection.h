@@ -80,6 +80,13 @@ class Resp {
     text_.append(a);
     text_.append("\r\n", 2);
   }
+  // One argument written from two pieces (a name's prefix and its key).
+  void arg(std::string_view a, std::string_view b) {
+    header('$', a.size() + b.size());
+    text_.append(a);
+    text_.append(b);
+    text_.append("\r\n", 2);
+  }
   void arg(std::uint64_t n) {
     char buf[24];
     const char* end = std::to_chars(buf, buf + sizeof buf, n).ptr;

@@ -1,7 +1,6 @@
 #include "redis_in_order.h"
 
 #include <algorithm>
-#include <unordered_map>
 
 #include "redis_json_fields.h"
 #include "redis_script_call.h"
@@ -22,9 +21,8 @@ std::uint64_t KnownFields::id(std::string_view key) {
   return h == 0 ? 1 : h;  // 0 marks an empty slot
 }
 
-bool KnownFields::matches(std::string_view key, std::uint64_t fingerprint) const {
+bool KnownFields::matches(std::uint64_t k, std::uint64_t fingerprint) const {
   if (!buckets_) return false;
-  const std::uint64_t k = id(key);
   std::lock_guard l(mu_);
   for (const Slot& s : bucket(k)->slots) {
     if (s.key == k) return s.fingerprint == fingerprint;
@@ -32,13 +30,12 @@ bool KnownFields::matches(std::string_view key, std::uint64_t fingerprint) const
   return false;
 }
 
-void KnownFields::prefetch(std::string_view key) const {
-  if (buckets_) __builtin_prefetch(bucket(id(key)));
+void KnownFields::prefetch(std::uint64_t k) const {
+  if (buckets_) __builtin_prefetch(bucket(k));
 }
 
-void KnownFields::put(std::string_view key, std::uint64_t fingerprint) {
+void KnownFields::put(std::uint64_t k, std::uint64_t fingerprint) {
   if (!buckets_) return;
-  const std::uint64_t k = id(key);
   std::lock_guard l(mu_);
   Slot* slots = bucket(k)->slots;
   Slot* free = nullptr;
@@ -100,6 +97,26 @@ std::uint64_t fingerprint(const std::string* names, std::size_t n) {
 
 }  // namespace
 
+namespace {
+
+// Where `key` is in block->planned, or the empty slot where it goes.
+std::uint32_t* planned_slot(InOrderBlock& block, std::uint64_t id, std::string_view key) {
+  const std::size_t mask = block.planned.size() - 1;
+  std::size_t i = id & mask;
+  while (block.planned[i] != 0 && block.stores[block.planned[i] - 1].key != key) i = (i + 1) & mask;
+  return &block.planned[i];
+}
+
+// `slots` slots, every key's last store put back.
+void refill_planned(std::size_t slots, InOrderBlock* block) {
+  block->planned.assign(slots, 0);
+  for (std::size_t i = 0; i < block->stores.size(); ++i) {
+    *planned_slot(*block, block->stores[i].id, block->stores[i].key) = static_cast<std::uint32_t>(i + 1);
+  }
+}
+
+}  // namespace
+
 void start_in_order(std::size_t first, InOrderBlock* block) {
   block->first = block->end = first;
   block->through.clear();
@@ -108,7 +125,12 @@ void start_in_order(std::size_t first, InOrderBlock* block) {
   block->names.clear();
   block->values.clear();
   block->unknown.clear();
-  block->planned.clear();
+  // Room for a block of 1,000 stores at most half full; emptied, not freed.
+  if (block->planned.empty()) {
+    block->planned.assign(2048, 0);
+  } else {
+    std::fill(block->planned.begin(), block->planned.end(), 0);
+  }
   block->commands.clear();
   block->reply_change.clear();
 }
@@ -130,15 +152,21 @@ std::size_t plan_in_order(const Layout& layout, const KnownFields& known, const 
   // The batch's keys are random rows of a table of megabytes: one cache (and
   // TLB) miss each, which made the lookups a quarter of the worker's CPU on a
   // Redis drain. Fetched all at once first, the misses overlap.
-  for (std::size_t i = from; i < last; ++i) known.prefetch(batch.changes[i].key);
-  if (block->planned.empty()) block->planned.reserve(2 * max_changes);
+  thread_local std::vector<std::uint64_t> ids;
+  ids.clear();
+  for (std::size_t i = from; i < last; ++i) {
+    ids.push_back(KnownFields::id(batch.changes[i].key));
+    known.prefetch(ids.back());
+  }
   thread_local std::vector<JsonField> fields;
   std::size_t i = from;
   for (; i < last && block->bytes < max_bytes; ++i) {
     const Change& c = batch.changes[i];
     if (!split_compact_object(c.json, &fields)) break;
     InOrderBlock::Store st;
-    st.doc = layout.document(c.key);
+    st.head = layout.document_head(c.key);
+    st.key = c.key;
+    st.id = ids[i - from];
     st.fields_begin = block->names.size();
     for (JsonField& f : fields) {
       block->names.push_back(Layout::field(f.name));
@@ -149,18 +177,21 @@ std::size_t plan_in_order(const Layout& layout, const KnownFields& known, const 
     st.known = false;
     st.before = InOrderBlock::kNone;
     st.unknown = InOrderBlock::kNone;
-    const auto [p, fresh] = block->planned.try_emplace(c.key, block->stores.size());
-    if (!fresh) {
-      st.before = p->second;
-      p->second = block->stores.size();
-    } else if (known.matches(c.key, st.fingerprint)) {
+    const auto index = static_cast<std::uint32_t>(block->stores.size());
+    // At most half full.
+    if (2 * (block->stores.size() + 1) > block->planned.size()) refill_planned(2 * block->planned.size(), block);
+    std::uint32_t* slot = planned_slot(*block, st.id, c.key);
+    if (*slot != 0) {
+      st.before = *slot - 1;
+    } else if (known.matches(st.id, st.fingerprint)) {
       st.known = true;
     } else {
       st.unknown = block->unknown.size();
       block->unknown.push_back(block->stores.size());
     }
-    block->bytes += c.json.size() + 2 * st.doc.size() + 32;
-    block->stores.push_back(std::move(st));
+    *slot = index + 1;
+    block->bytes += c.json.size() + 2 * (st.head.size() + c.key.size()) + 32;
+    block->stores.push_back(st);
   }
   block->end = i;
   set_through(batch, block);
@@ -173,6 +204,7 @@ void truncate_in_order(const ChangeBatch& batch, std::size_t n, InOrderBlock* bl
   block->values.resize(block->stores[n].fields_begin);
   while (!block->unknown.empty() && block->unknown.back() >= n) block->unknown.pop_back();
   block->stores.resize(n);
+  refill_planned(block->planned.size(), block);
   block->end = block->first + n;
   set_through(batch, block);
 }
@@ -209,7 +241,7 @@ void encode_in_order(const ChangeBatch& batch, const std::vector<std::vector<std
     }
     cmds.command(4 + 2 * (st.fields_end - st.fields_begin));
     cmds.arg("HSET");
-    cmds.arg(st.doc);
+    cmds.arg(st.head, st.key);
     cmds.arg(Layout::kSeqField);
     cmds.arg(c.seq);
     for (std::size_t f = st.fields_begin; f < st.fields_end; ++f) {
@@ -221,7 +253,7 @@ void encode_in_order(const ChangeBatch& batch, const std::vector<std::vector<std
       // In the same step as the HSET, so no reader sees a mix of two versions.
       cmds.command(2 + stale.size());
       cmds.arg("HDEL");
-      cmds.arg(st.doc);
+      cmds.arg(st.head, st.key);
       for (std::string_view f : stale) cmds.arg(f);
       block->reply_change.push_back(change);
     }

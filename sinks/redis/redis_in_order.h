@@ -30,7 +30,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "omni/backend.h"
@@ -54,11 +53,14 @@ class KnownFields {
   // Room for about `entries` keys (0: none, every key unknown).
   explicit KnownFields(std::size_t entries);
 
-  bool matches(std::string_view key, std::uint64_t fingerprint) const;
+  // How a key is held (its hash, never 0); the calls below take it or the key.
+  static std::uint64_t id(std::string_view key);
+
+  bool matches(std::uint64_t id, std::uint64_t fingerprint) const;
   // A hint that key is about to be looked up or put: its bucket is fetched into
   // the cache (lock-free; the table never moves).
-  void prefetch(std::string_view key) const;
-  void put(std::string_view key, std::uint64_t fingerprint);
+  void prefetch(std::uint64_t id) const;
+  void put(std::uint64_t id, std::uint64_t fingerprint);
   void forget(std::string_view key);
   void clear();
 
@@ -70,7 +72,6 @@ class KnownFields {
   struct alignas(64) Bucket {
     Slot slots[4];
   };
-  static std::uint64_t id(std::string_view key);
   Bucket* bucket(std::uint64_t id) const { return &buckets_[id & mask_]; }
 
   mutable std::mutex mu_;
@@ -96,7 +97,8 @@ struct InOrderBlock {
   std::size_t bytes = 0;           // about the arguments planned so far
   static constexpr std::size_t kNone = ~std::size_t{0};
   struct Store {
-    std::string doc;  // the hash's name
+    std::string_view head, key;  // the hash's name: Layout::document_head(key), then key
+    std::uint64_t id;            // KnownFields::id(key)
     std::uint64_t fingerprint;
     bool known;       // KnownFields says the hash holds exactly these fields
     std::size_t before;   // the block's earlier store of this key (kNone: none)
@@ -107,10 +109,11 @@ struct InOrderBlock {
   std::vector<std::string> names;
   std::vector<std::string_view> values;
   std::vector<std::size_t> unknown;  // indexes in stores whose key's HKEYS is wanted
-  // key -> its last store in the block. Block-wide, not per chunk: a key stored
-  // by an earlier chunk (still in flight) is never looked up in KnownFields,
-  // which does not know that store yet; its fields are those of that store.
-  std::unordered_map<std::string_view, std::size_t> planned;
+  // key -> its last store in the block, open addressing (a slot holds that
+  // store's index + 1; 0: empty). Block-wide, not per chunk: a key stored by an
+  // earlier chunk (still in flight) is never looked up in KnownFields, which
+  // does not know that store yet; its fields are those of that store.
+  std::vector<std::uint32_t> planned;
 
   Resp commands;
   std::vector<std::size_t> reply_change;  // per reply to `commands`: its change's index in the batch

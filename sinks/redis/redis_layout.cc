@@ -35,10 +35,10 @@ std::string Layout::named(std::string_view kind) const {
   return k;
 }
 
-std::string Layout::document(std::string_view key) const {
-  std::string k = prefix_;
-  if (needs_escape(key)) k.push_back('_');
-  return k.append(key);
+std::string Layout::document(std::string_view key) const { return std::string(document_head(key)).append(key); }
+
+std::string_view Layout::document_head(std::string_view key) const {
+  return needs_escape(key) ? escaped_prefix_ : prefix_;
 }
 
 std::string Layout::relation(std::string_view subject, std::string_view predicate) const {

@@ -12,9 +12,12 @@ namespace omni::sinks::redis {
 
 class Layout {
  public:
-  explicit Layout(std::string prefix) : prefix_(std::move(prefix)) {}
+  explicit Layout(std::string prefix) : prefix_(std::move(prefix)), escaped_prefix_(prefix_ + "_") {}
 
   std::string document(std::string_view key) const;                       // P<key>
+  // What document(key) puts before the key: the prefix, with the escape when
+  // the key needs it (so a caller can write the name without building it).
+  std::string_view document_head(std::string_view key) const;
   std::string relation(std::string_view subject, std::string_view predicate) const;  // Prel:
   std::string reverse(std::string_view object, std::string_view predicate) const;    // Prrev:
   std::string versions(std::string_view key) const;                       // Pver:
@@ -37,6 +40,7 @@ class Layout {
  private:
   std::string named(std::string_view kind) const;  // P<kind>:
   std::string prefix_;
+  std::string escaped_prefix_;
 };
 
 }  // namespace omni::sinks::redis
