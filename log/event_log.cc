@@ -1093,6 +1093,11 @@ Result<EventBatch> EventLog::read_from(Seq from, ReadLimits limits) const {
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_cf_));
   std::size_t bytes = 0;
+  // Decoded in place, with one aligned copy buffer for the whole read: a sink
+  // worker reads a thousand events per batch, and a scratch buffer and two moves
+  // of every Event were a tenth of its time.
+  b.events.reserve(static_cast<std::size_t>(std::min<Seq>({b.head - from + 1, limits.max_events, 4096})));
+  std::vector<std::uint64_t> scratch;
   for (it->Seek(seq_key(from)); it->Valid(); it->Next()) {
     const Seq seq = it->key().size() == 8 ? decode_seq_key(it->key().ToStringView()) : 0;
     if (seq != b.next) {
@@ -1105,9 +1110,7 @@ Result<EventBatch> EventLog::read_from(Seq from, ReadLimits limits) const {
         (b.events.size() >= limits.max_events || bytes + size > limits.max_bytes)) {
       break;
     }
-    Result<Event> e = decode_event(it->value().ToStringView(), seq);
-    if (!e.ok()) return e.status();
-    b.events.push_back(std::move(*e));
+    OMNI_RETURN_IF_ERROR(decode_event_into(it->value().ToStringView(), seq, &b.events.emplace_back(), &scratch));
     bytes += size;
     b.next = seq + 1;
   }

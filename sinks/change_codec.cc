@@ -7,8 +7,14 @@
 namespace omni::sinks {
 
 std::optional<Change> to_change(log::Event&& e) {
-  using log::EventType;
   Change c;
+  if (!to_change(std::move(e), &c)) return std::nullopt;
+  return c;
+}
+
+bool to_change(log::Event&& e, Change* out) {
+  using log::EventType;
+  Change& c = *out;
   switch (e.type) {
     case EventType::DataStored: c.type = ChangeType::kStore; break;
     case EventType::DataDeleted: c.type = ChangeType::kDelete; break;
@@ -17,7 +23,7 @@ std::optional<Change> to_change(log::Event&& e) {
     case EventType::VersionStored: c.type = ChangeType::kVersionStored; break;
     case EventType::VersionsPruned: c.type = ChangeType::kVersionsPruned; break;
     case EventType::PolicyDecided: c.type = ChangeType::kPolicyDecided; break;
-    default: return std::nullopt;
+    default: return false;
   }
   c.seq = e.seq;
   c.key = std::move(e.key);
@@ -37,7 +43,7 @@ std::optional<Change> to_change(log::Event&& e) {
   c.action = std::move(e.attrs.action);
   c.allowed = e.attrs.allowed;
   c.ttl = std::chrono::nanoseconds(e.attrs.ttl_ns);
-  return c;
+  return true;
 }
 
 namespace {

@@ -507,7 +507,7 @@ Status SinkWorker::read_batch(Seq from, const log::ReadLimits& limits, bool coal
   out->through = read.next - 1;
   out->changes.reserve(read.events.size());
   for (log::Event& e : read.events) {
-    if (std::optional<Change> c = to_change(std::move(e))) out->changes.push_back(std::move(*c));
+    if (!to_change(std::move(e), &out->changes.emplace_back())) out->changes.pop_back();
   }
   if (coalesce_changes) coalesce(&out->changes);
   return Status();

@@ -12,6 +12,9 @@ namespace omni::sinks {
 // The change an event carries for backends; nullopt for events that carry none
 // (batch markers).
 std::optional<Change> to_change(log::Event&& e);
+// The same into *out, a default-constructed Change; false (*out unspecified) for an event
+// that carries none.
+bool to_change(log::Event&& e, Change* out);
 
 // Write-behind: keeps only the newest change per item (a document key, an edge, a
 // decision), in the order of those newest changes. Versions are kept whole: each
