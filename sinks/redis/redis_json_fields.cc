@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace omni::sinks::redis {
 namespace {
 
@@ -68,13 +72,36 @@ bool plain8(const char* p) {
   return special == 0;
 }
 
+#if defined(__SSE2__)
+// The bytes of the 16 at p that are '"', '\\', a control character or non-ASCII,
+// as a bit mask (bit k: byte k). A signed compare with 0x20 catches both the
+// control characters and the bytes >= 0x80.
+unsigned special16(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+  const __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+  const __m128i low_or_high = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+  return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), low_or_high)));
+}
+#endif
+
 // text[at] is '"': the index just past the closing quote, or npos. *escaped says
 // whether the string holds an escape. A UTF-16 surrogate escape must come as a
 // high + low pair, as nlohmann (and RFC 8259's text in UTF-8) requires.
 std::size_t end_of_string(std::string_view text, std::size_t at, bool* escaped) {
   for (std::size_t i = at + 1; i < text.size(); ++i) {
-    // Eight plain ASCII bytes at a time: the byte loop alone was the largest
-    // item of planning a Redis batch (documents are mostly string content).
+    // Sixteen (or eight) plain ASCII bytes at a time: the byte loop alone was the
+    // largest item of planning a Redis batch (documents are mostly string content).
+#if defined(__SSE2__)
+    while (i + 16 <= text.size()) {
+      const unsigned special = special16(text.data() + i);
+      if (special != 0) {
+        i += static_cast<std::size_t>(__builtin_ctz(special));
+        break;
+      }
+      i += 16;
+    }
+#endif
     while (i + 8 <= text.size() && plain8(text.data() + i)) i += 8;
     if (i >= text.size()) break;
     const auto c = static_cast<unsigned char>(text[i]);
