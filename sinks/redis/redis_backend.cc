@@ -4,8 +4,8 @@
 // so a server restart costs no error.
 #include "omni/redis_backend.h"
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <deque>
 #include <iterator>

@@ -95,10 +95,6 @@ std::uint64_t fingerprint(const std::string* names, std::size_t n) {
   return h;
 }
 
-}  // namespace
-
-namespace {
-
 // Where `key` is in block->planned, or the empty slot where it goes.
 std::uint32_t* planned_slot(InOrderBlock& block, std::uint64_t id, std::string_view key) {
   const std::size_t mask = block.planned.size() - 1;
@@ -113,6 +109,12 @@ void refill_planned(std::size_t slots, InOrderBlock* block) {
   for (std::size_t i = 0; i < block->stores.size(); ++i) {
     *planned_slot(*block, block->stores[i].id, block->stores[i].key) = static_cast<std::uint32_t>(i + 1);
   }
+}
+
+// Past what the block applies: the whole batch, or up to the next change still to come.
+void set_through(const ChangeBatch& batch, InOrderBlock* block) {
+  block->through =
+      std::to_string(block->end == batch.changes.size() ? batch.through : batch.changes[block->end].seq - 1);
 }
 
 }  // namespace
@@ -135,15 +137,6 @@ void start_in_order(std::size_t first, InOrderBlock* block) {
   block->reply_change.clear();
 }
 
-namespace {
-
-// Past what the block applies: the whole batch, or up to the next change still to come.
-void set_through(const ChangeBatch& batch, InOrderBlock* block) {
-  block->through =
-      std::to_string(block->end == batch.changes.size() ? batch.through : batch.changes[block->end].seq - 1);
-}
-
-}  // namespace
 
 std::size_t plan_in_order(const Layout& layout, const KnownFields& known, const ChangeBatch& batch,
                           std::size_t max_changes, std::size_t max_bytes, InOrderBlock* block) {
