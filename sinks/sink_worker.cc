@@ -406,7 +406,6 @@ void SinkWorker::run_batch() {
     if (at >= head) flush_requested_ = false;
   }
   if (at >= head) {
-    last_flush_ = now;
     wait_for_head(at + 1);
     if (options_.health_interval.count() > 0) {
       // Idle: a health probe now and then (the timer that wakes this step).
@@ -423,13 +422,20 @@ void SinkWorker::run_batch() {
     }
     return;
   }
-  if (flush.delayed && !flush_requested && head - at < flush.batch_size) {
+  if (flush.delayed && at >= flush_through_) {
     const auto due = last_flush_ + flush.interval;
-    if (now < due) {
+    if (!flush_requested && head - at < flush.batch_size && now < due) {
       wait_until(due);
       wait_for_head(at + flush.batch_size);
       return;
     }
+    // A flush begins: it applies what is pending now, in as many batches as that
+    // takes, and the next interval runs from here. (Counted from the last time
+    // the worker caught up instead, writers that keep it a few events behind made
+    // every step after the first interval a flush of the few events written
+    // during the step before: tiny batches, each through Redis's script path.)
+    last_flush_ = now;
+    flush_through_ = head;
   }
 
   const bool single = split_until_ > at;

@@ -373,6 +373,50 @@ TEST(BackendsTest, CloseFlushesPendingWriteBehindWork) {
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(b->doc("k" + std::to_string(i))) << i;
 }
 
+// Writers that never let the worker catch up still get one flush per interval,
+// not a flush per step of the few events written during the step before.
+TEST(BackendsTest, WriteBehindFlushesOncePerIntervalUnderASteadyStream) {
+  TempDir dir;
+  Options o = fast_options(dir.path());
+  o.replication.max_batch_events = 1000000;  // a flush is one batch
+  o.replication.max_batch_bytes = std::size_t{1} << 30;
+  auto s = open_store(o);
+  constexpr auto kInterval = 50ms;
+  ASSERT_TRUE(s->set_sync_strategy(SyncStrategy::write_behind, {.interval = kInterval, .batch_size = 1000000}).ok());
+  add_memory(*s, "mem", 1);
+  const auto start = std::chrono::steady_clock::now();
+  Result<Seq> last = Status::internal("unset");
+  for (int i = 0; std::chrono::steady_clock::now() - start < 400ms; ++i) {
+    last = s->store_data("k" + std::to_string(i % 5000), Json{{"i", i}});
+    ASSERT_TRUE(last.ok());
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(s->wait_for_backend("mem", *last, 10s).ok());
+  // One flush per interval that began while writing, and the last one.
+  const std::uint64_t most = static_cast<std::uint64_t>(elapsed / kInterval) + 2;
+  const std::uint64_t batches = s->get_statistics().backends[0].batches;
+  EXPECT_LE(batches, most) << "for " << *last << " events";
+}
+
+// A flush of more pending events than one batch holds goes on, batch after
+// batch, without waiting for another interval in between.
+TEST(BackendsTest, WriteBehindFlushOfManyBatchesIsNotDelayedBetweenThem) {
+  TempDir dir;
+  Options o = fast_options(dir.path());
+  o.replication.max_batch_events = 100;
+  auto s = open_store(o);
+  ASSERT_TRUE(s->set_sync_strategy(SyncStrategy::write_behind, {.interval = 60000ms, .batch_size = 1000}).ok());
+  MemoryBackend* m = add_memory(*s, "mem", 1);
+  Result<Seq> last = Status::internal("unset");
+  for (int i = 0; i < 1000; ++i) {
+    last = s->store_data("k" + std::to_string(i), Json{{"i", i}});
+    ASSERT_TRUE(last.ok());
+  }
+  ASSERT_TRUE(s->wait_for_backend("mem", *last, 10s).ok());  // not a minute
+  EXPECT_TRUE(m->doc("k999"));
+  EXPECT_GE(s->get_statistics().backends[0].batches, 10u);
+}
+
 TEST(BackendsTest, WriteAroundDoesNotFillTheView) {
   TempDir dir;
   auto s = open_store(fast_options(dir.path()));

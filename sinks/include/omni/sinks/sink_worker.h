@@ -55,7 +55,9 @@ struct SinkOptions {
 
 // When a worker applies what arrived: at once, or as a write-behind flush.
 struct FlushPolicy {
-  bool delayed = false;  // write-behind: wait for `interval` or `batch_size` events
+  // Write-behind: a flush at most every `interval` (counted from the start of the
+  // last one), sooner when `batch_size` events are pending.
+  bool delayed = false;
   std::chrono::milliseconds interval{1000};
   std::size_t batch_size = 1000;
   bool coalesce = false;  // keep only the newest change per item within a flush
@@ -169,7 +171,8 @@ class SinkWorker : public std::enable_shared_from_this<SinkWorker> {
   Seq split_until_ = 0;  // > cursor: apply change by change up to here (a permanent error)
   std::map<Seq, std::uint32_t> attempts_;  // permanent rejections per seq
   std::chrono::milliseconds backoff_{0};
-  std::chrono::steady_clock::time_point last_flush_;
+  std::chrono::steady_clock::time_point last_flush_;  // write-behind: when the last flush began
+  Seq flush_through_ = 0;  // ... and the head then: it goes on, undelayed, up to here
   std::chrono::steady_clock::time_point last_probe_{};
   bool head_wait_armed_ = false;
   std::chrono::steady_clock::time_point timer_at_{};  // the armed timer's expiry (max: none)
