@@ -40,8 +40,9 @@ enum class SyncStrategy {
   // healthy backend (StrategyOptions::all_backends: by every healthy one). No
   // healthy backend and offline mode off: kUnavailable before anything is written.
   write_through,
-  // Returns after the log append; backends are fed every StrategyOptions::interval
-  // or batch_size events, repeated writes of one key coalesced to the newest.
+  // Returns after the log append; backends are fed in flushes, one at most every
+  // StrategyOptions::interval (from the start of the last), sooner at batch_size
+  // pending events, repeated writes of one key coalesced to the newest.
   write_behind,
   // As write_through, but the LRU view is not filled with the written document
   // (the next load_data reads it from the state).
