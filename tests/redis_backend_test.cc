@@ -1081,7 +1081,6 @@ TEST_F(RedisBackendTest, InOrderPathRefusesAKeyOfAnotherTypeAsTheScriptDoes) {
   EXPECT_EQ(**b->load_data("c"), (Json{{"v", 3}}));
 }
 
-
 // An in-order block is planned and sent in parts while Redis applies the part
 // before; a key of another type found in a later part ends the block before
 // that part: what went before is applied and covered by the watermark, and the
@@ -1121,7 +1120,6 @@ TEST_F(RedisBackendTest, AKeyOfAnotherTypeLaterInAnInOrderBlockEndsTheBlockBefor
     EXPECT_EQ(hashes(redis_, "omni:"), want);
   }
 }
-
 
 // A store refused early in a block whose later parts were already sent: the
 // error names it, and the connection goes back to the pool with every reply

@@ -137,7 +137,6 @@ void start_in_order(std::size_t first, InOrderBlock* block) {
   block->reply_change.clear();
 }
 
-
 std::size_t plan_in_order(const Layout& layout, const KnownFields& known, const ChangeBatch& batch,
                           std::size_t max_changes, std::size_t max_bytes, InOrderBlock* block) {
   const std::size_t from = block->end;
